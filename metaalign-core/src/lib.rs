@@ -1,0 +1,35 @@
+//! Core of metaalign: the five traits every component implements
+//! ([`TaskGenerator`], [`Verifier`], [`Policy`], [`Trainer`], [`Merger`]),
+//! the data they exchange ([`Task`], [`Verdict`], ...), the plugin
+//! [`registry`], and the declarative [`pipeline`].
+//!
+//! Nothing here knows about candle or about any particular task: those live
+//! in `metaalign-rl` and `metaalign-tasks`, and plugins add more through the
+//! same public API.
+
+pub mod config;
+pub mod error;
+pub mod merge;
+pub mod pipeline;
+pub mod policy;
+pub mod registry;
+pub mod reward;
+pub mod seed;
+pub mod task;
+pub mod trainer;
+pub mod verdict;
+
+pub use config::{MergeConfig, PolicyConfig, RewardConfig, StageConfig, TaskConfig, TrainerConfig};
+pub use error::{Error, Result};
+pub use merge::{MergeInputs, MergeSummary, Merger};
+pub use policy::{Generation, Policy, SamplingParams};
+pub use registry::{Registration, Slot};
+pub use reward::RewardScheme;
+pub use task::{Ability, ChatMessage, Level, Task, TaskGenerator};
+pub use trainer::{TrainInputs, Trainer};
+pub use verdict::{Outcome, Verdict, Verifier};
+
+/// Re-exported so that `register!` works from any crate without a direct
+/// dependency on `inventory` / `typetag`.
+pub use inventory;
+pub use typetag;

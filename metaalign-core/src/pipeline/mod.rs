@@ -1,0 +1,263 @@
+//! The declarative pipeline: run settings, a policy, task sources and an
+//! ordered list of stages, executed into a run directory.
+//!
+//! This module holds the types stages exchange with the runner.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::task::TaskGenerator;
+
+/// `[run]`: settings shared by every stage.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSettings {
+    pub name: String,
+    /// Runs go to `<out_dir>/<name>/`.
+    #[serde(default = "default_out_dir")]
+    pub out_dir: PathBuf,
+    #[serde(default)]
+    pub seed: u64,
+    /// `cpu` or `cuda:N`.
+    #[serde(default = "default_device")]
+    pub device: String,
+}
+
+fn default_out_dir() -> PathBuf {
+    PathBuf::from("runs")
+}
+
+fn default_device() -> String {
+    "cpu".to_string()
+}
+
+/// What an artifact is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArtifactKind {
+    /// An HF checkpoint directory.
+    Model,
+    /// A task dataset file (JSONL or parquet).
+    Dataset,
+    /// A report or any other file.
+    File,
+}
+
+/// A produced artifact: a path plus what it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Artifact {
+    pub kind: ArtifactKind,
+    pub path: PathBuf,
+}
+
+/// A stage input: a role the stage gives it (`"from"`, `"models[0]"`) and
+/// the reference it names (`"warmup.model"`, or `"policy"` for the run's
+/// starting policy).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputRef {
+    pub role: String,
+    pub reference: String,
+    pub kind: ArtifactKind,
+}
+
+impl InputRef {
+    pub fn model(role: impl Into<String>, reference: impl Into<String>) -> Self {
+        Self {
+            role: role.into(),
+            reference: reference.into(),
+            kind: ArtifactKind::Model,
+        }
+    }
+}
+
+/// A stage output: its name (referred to as `"<stage>.<name>"`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputDecl {
+    pub name: String,
+    pub kind: ArtifactKind,
+}
+
+impl OutputDecl {
+    pub fn new(name: impl Into<String>, kind: ArtifactKind) -> Self {
+        Self {
+            name: name.into(),
+            kind,
+        }
+    }
+}
+
+/// What a finished stage hands back to the runner.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageOutputs {
+    /// Produced artifacts by output name (paths inside the stage folder).
+    pub artifacts: BTreeMap<String, Artifact>,
+    /// A markdown section for the run's `report.md`.
+    #[serde(default)]
+    pub report: Option<String>,
+}
+
+/// Set when the user interrupts the run; long loops check it between steps
+/// and return [`Error::Interrupted`] after saving what they can.
+#[derive(Clone, Debug, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// `Err(Error::Interrupted)` once cancelled.
+    pub fn check(&self) -> Result<()> {
+        if self.is_cancelled() {
+            Err(Error::Interrupted)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Appends JSON records (one per line) to a `metrics.jsonl`, tagging each
+/// with the stage that wrote it. Cheap to clone; writes are line-atomic.
+#[derive(Clone, Debug)]
+pub struct MetricsSink {
+    stage: String,
+    file: Option<Arc<Mutex<File>>>,
+}
+
+impl MetricsSink {
+    /// Appends to `path` (created if missing).
+    pub fn open(path: &Path, stage: impl Into<String>) -> Result<Self> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        Ok(Self {
+            stage: stage.into(),
+            file: Some(Arc::new(Mutex::new(file))),
+        })
+    }
+
+    /// A sink that drops everything (library use without a run directory).
+    pub fn discard() -> Self {
+        Self {
+            stage: String::new(),
+            file: None,
+        }
+    }
+
+    /// The same file, tagged with another stage name.
+    pub fn for_stage(&self, stage: impl Into<String>) -> Self {
+        Self {
+            stage: stage.into(),
+            file: self.file.clone(),
+        }
+    }
+
+    /// Writes one record. `record` should be a JSON object; `stage` is added.
+    pub fn log(&self, record: serde_json::Value) -> Result<()> {
+        let Some(file) = &self.file else {
+            return Ok(());
+        };
+        let mut record = record;
+        if let serde_json::Value::Object(map) = &mut record {
+            map.insert(
+                "stage".into(),
+                serde_json::Value::String(self.stage.clone()),
+            );
+        }
+        let mut line = serde_json::to_string(&record)?;
+        line.push('\n');
+        let mut f = file
+            .lock()
+            .map_err(|_| Error::msg("metrics file lock poisoned"))?;
+        f.write_all(line.as_bytes())
+            .and_then(|_| f.flush())
+            .map_err(|e| Error::io("metrics.jsonl", e))
+    }
+}
+
+/// What a stage sees while validating.
+pub struct ValidateContext<'a> {
+    pub settings: &'a RunSettings,
+    /// Names of the task sources declared in `[tasks]`.
+    pub task_names: Vec<String>,
+    /// The config file's directory (relative paths resolve against it).
+    pub base_dir: &'a Path,
+}
+
+/// What a stage sees while running.
+pub struct StageContext {
+    pub stage: String,
+    /// The stage's own folder, `<run dir>/<stage name>/`.
+    pub dir: PathBuf,
+    pub run_dir: PathBuf,
+    pub settings: RunSettings,
+    /// Resolved inputs by reference (`"warmup.model"` -> artifact).
+    pub inputs: BTreeMap<String, Artifact>,
+    /// Built task sources by name.
+    pub tasks: BTreeMap<String, Arc<dyn TaskGenerator>>,
+    /// The config file's directory (relative paths resolve against it).
+    pub base_dir: PathBuf,
+    pub metrics: MetricsSink,
+    pub cancel: CancelFlag,
+    /// The stage's seed: derived from the run seed and the stage name.
+    pub seed: u64,
+}
+
+impl StageContext {
+    /// The artifact an input reference resolved to.
+    pub fn input(&self, reference: &str) -> Result<&Artifact> {
+        self.inputs.get(reference).ok_or_else(|| {
+            Error::Pipeline(format!(
+                "stage `{}` asked for input `{reference}` which was not resolved",
+                self.stage
+            ))
+        })
+    }
+
+    /// A task source by name.
+    pub fn task(&self, name: &str) -> Result<&Arc<dyn TaskGenerator>> {
+        self.tasks.get(name).ok_or_else(|| {
+            Error::Pipeline(format!(
+                "stage `{}` uses task source `{name}`, which is not declared in [tasks] (declared: {})",
+                self.stage,
+                self.tasks.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        })
+    }
+}
+
+/// Formats a TOML error with the file name, line and column (1-based) and
+/// the offending line, so users can find the key at once.
+pub fn describe_toml_error(text: &str, origin: &str, err: &toml::de::Error) -> String {
+    let message = err.message().trim_end();
+    match err.span() {
+        Some(span) => {
+            let (line, col) = line_col(text, span.start);
+            let source_line = text.lines().nth(line - 1).unwrap_or("");
+            format!("{origin}:{line}:{col}: {message}\n  {line} | {source_line}")
+        }
+        None => format!("{origin}: {message}"),
+    }
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}

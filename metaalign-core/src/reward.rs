@@ -1,0 +1,10 @@
+//! Reward schemes turn a verdict into a scalar reward.
+
+use crate::verdict::Verdict;
+
+/// A reward scheme (`paper`, `binary`, or a plugin's). Given the verdict
+/// and the raw response (for length-aware schemes), returns the reward.
+pub trait RewardScheme: Send + Sync {
+    fn name(&self) -> &str;
+    fn reward(&self, verdict: &Verdict, response: &str) -> f64;
+}

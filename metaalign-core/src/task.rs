@@ -1,0 +1,157 @@
+//! Tasks and the generators that make them.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::Result;
+use crate::seed::Rng;
+use crate::verdict::Verifier;
+
+/// A meta-ability (or a downstream reasoning domain added by a plugin).
+///
+/// Serialized as a lowercase string: `"deduction"`, `"induction"`,
+/// `"abduction"`, or the domain's own name (e.g. `"arithmetic"`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Ability {
+    Deduction,
+    Induction,
+    Abduction,
+    /// Any other reasoning domain, named by its plugin.
+    Domain(String),
+}
+
+impl Ability {
+    /// The three meta-abilities of the paper, in the paper's order.
+    pub const META: [Ability; 3] = [Ability::Deduction, Ability::Induction, Ability::Abduction];
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Ability::Deduction => "deduction",
+            Ability::Induction => "induction",
+            Ability::Abduction => "abduction",
+            Ability::Domain(name) => name,
+        }
+    }
+
+    /// Parses a name case-insensitively (`"Deduction"` and `"deduction"`
+    /// are the same ability). Never fails: unknown names are domains.
+    pub fn parse(name: &str) -> Ability {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "deduction" => Ability::Deduction,
+            "induction" => Ability::Induction,
+            "abduction" => Ability::Abduction,
+            other => Ability::Domain(other.to_string()),
+        }
+    }
+
+    /// The capitalised folder name used by the paper's data layout
+    /// (`Deduction/1/train.parquet`).
+    pub fn folder_name(&self) -> String {
+        let s = self.as_str();
+        let mut chars = s.chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => String::new(),
+        }
+    }
+}
+
+impl fmt::Display for Ability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Ability {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Ability {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(Ability::parse(&s))
+    }
+}
+
+/// A difficulty level, starting at 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Level(pub u32);
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// One chat message of a prompt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub role: String,
+    pub content: String,
+}
+
+impl ChatMessage {
+    pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
+        Self {
+            role: role.into(),
+            content: content.into(),
+        }
+    }
+}
+
+/// One self-verifiable reasoning task.
+///
+/// `ground_truth` is task-specific JSON that the task's [`Verifier`] knows
+/// how to read (e.g. the formulas and the unique model for deduction); it is
+/// what makes the task machine-checkable. `answer` is the reference answer
+/// text in the task's answer format (what a correct response puts between
+/// `<answer>` tags).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    /// Stable identifier, unique within a dataset.
+    pub id: String,
+    /// Registered task kind that made (and verifies) this task, e.g. `"deduction"`.
+    pub kind: String,
+    pub ability: Ability,
+    pub level: Level,
+    /// The puzzle statement alone (no instructions, no template).
+    pub puzzle: String,
+    /// The prompt as chat messages (system + user), before any chat template.
+    /// For tasks imported from the paper's data this holds the paper's own
+    /// text, which may already contain its chat template (see `templated`).
+    pub prompt: Vec<ChatMessage>,
+    /// True when `prompt` already has the chat template applied (paper imports).
+    #[serde(default)]
+    pub templated: bool,
+    /// Reference answer text, in the task's answer format.
+    pub answer: String,
+    /// Machine-checkable ground truth for the verifier.
+    pub ground_truth: serde_json::Value,
+    /// Optional programmatic chain of thought, usable for supervised warm-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rationale: Option<String>,
+}
+
+/// Makes tasks of one kind at graded difficulty.
+pub trait TaskGenerator: Send + Sync {
+    /// Registered kind name (`"deduction"`).
+    fn kind(&self) -> &str;
+
+    fn ability(&self) -> Ability;
+
+    /// Levels this generator supports, lowest first.
+    fn levels(&self) -> Vec<Level>;
+
+    /// Generates one task. Must be a pure function of `(level, rng)` so the
+    /// same seed gives the same task on any number of threads. `index` is
+    /// used for the task id only.
+    fn generate(&self, level: Level, index: u64, rng: &mut Rng) -> Result<Task>;
+
+    /// The verifier for this generator's tasks.
+    fn verifier(&self) -> Arc<dyn Verifier>;
+}

@@ -1,0 +1,4 @@
+fn main() {
+    metaalign::link_builtins();
+    println!("metaalign");
+}
