@@ -91,3 +91,16 @@ pub fn from_toml_str<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T>
     toml::from_str(text)
         .map_err(|e| Error::config(crate::pipeline::describe_toml_error(text, origin, &e)))
 }
+
+/// Builds the task source of a registered kind with its default settings.
+/// Every task config must therefore deserialize from `kind = "..."` alone;
+/// this is how a task record's `kind` finds its verifier.
+pub fn default_task_source(kind: &str) -> Result<Arc<dyn TaskGenerator>> {
+    let config: Box<dyn TaskConfig> = from_toml_str(&format!("kind = {kind:?}"), "task kind")?;
+    config.build()
+}
+
+/// The verifier for tasks of a registered kind (see [`default_task_source`]).
+pub fn verifier_for_kind(kind: &str) -> Result<Arc<dyn crate::Verifier>> {
+    Ok(default_task_source(kind)?.verifier())
+}

@@ -1,4 +1,10 @@
-//! metaalign-tasks.
+//! metaalign-tasks: the three meta-ability tasks of the paper (deduction,
+//! induction, abduction) with exact solvers, well-posed generators and total
+//! verifiers; reward schemes; prompt templates; dataset I/O.
+
+pub mod common;
+
+pub use common::{check_format, extract_answer, BinaryReward, ChatTemplate, PaperReward};
 
 /// Referenced by the facade so the linker keeps this crate's registrations.
 pub fn link() {}
