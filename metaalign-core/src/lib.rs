@@ -25,7 +25,7 @@ pub use merge::{MergeInputs, MergeSummary, Merger};
 pub use policy::{Generation, Policy, SamplingParams};
 pub use registry::{Registration, Slot};
 pub use reward::RewardScheme;
-pub use task::{Ability, ChatMessage, Level, Task, TaskGenerator};
+pub use task::{Ability, ChatMessage, Level, Solution, Task, TaskGenerator};
 pub use trainer::{TrainInputs, Trainer};
 pub use verdict::{Outcome, Verdict, Verifier};
 

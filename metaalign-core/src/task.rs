@@ -154,4 +154,19 @@ pub trait TaskGenerator: Send + Sync {
 
     /// The verifier for this generator's tasks.
     fn verifier(&self) -> Arc<dyn Verifier>;
+
+    /// Solves a task of this kind from its ground truth / puzzle alone (not
+    /// from `task.answer`), with an exact solver: the answer text in the
+    /// task's answer format, plus a rationale when one can be given. Used by
+    /// `metaalign solve` to check stored answers, including the paper's.
+    fn solve(&self, task: &Task) -> Result<Solution>;
+}
+
+/// A solver's answer to a task.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Solution {
+    /// Answer text, as it goes between `<answer>` tags.
+    pub answer: String,
+    /// A short reasoning trace, when the solver can give one.
+    pub rationale: Option<String>,
 }

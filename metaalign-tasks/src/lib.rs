@@ -3,6 +3,7 @@
 //! verifiers; reward schemes; prompt templates; dataset I/O.
 
 pub mod common;
+pub mod dataset;
 
 pub use common::{check_format, extract_answer, BinaryReward, ChatTemplate, PaperReward};
 

@@ -1,0 +1,37 @@
+//! The `metaalign` command line. One file per subcommand; add yours as a
+//! variant of [`Command`] and an arm in [`Cli::run`].
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod list;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "metaalign",
+    version,
+    about = "Meta-ability alignment for reasoning models"
+)]
+pub struct Cli {
+    /// Log filter (tracing env-filter syntax), e.g. `info`, `debug`, `metaalign_rl=debug`.
+    #[arg(long, global = true, default_value = "info", env = "METAALIGN_LOG")]
+    pub log: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every registered kind, grouped by slot (plugins included).
+    List(list::ListArgs),
+}
+
+impl Cli {
+    pub fn run(self) -> anyhow::Result<ExitCode> {
+        match self.command {
+            Command::List(args) => list::run(args),
+        }
+    }
+}
