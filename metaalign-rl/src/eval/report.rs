@@ -1,0 +1,507 @@
+//! `report.json` and `report.md`: the evaluation results as rows and as
+//! tables in the paper's shape.
+//!
+//! `report.json` holds a `results` array of rows
+//! `{"model", "task", "level", "accuracy", ...}`: `accuracy` is greedy
+//! pass@1 in 0–1, `level` is null for rows over all levels, and the oracle
+//! ensemble is a row whose `model` is `"oracle"`. Further metrics (avg@k,
+//! pass@k, format-ok rate, mean length, counts) are further fields.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use metaalign_core::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+use super::metrics::{self, Metrics, TaskResult};
+
+/// The model name of oracle-ensemble rows.
+pub const ORACLE: &str = "oracle";
+
+/// One row of `report.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportRow {
+    pub model: String,
+    /// Task source name.
+    pub task: String,
+    /// `None` for the row over all levels.
+    pub level: Option<u32>,
+    /// Greedy pass@1, 0–1.
+    pub accuracy: f64,
+    pub count: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format_ok: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unparseable: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_length: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avg_at_k: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pass_at_k: Option<f64>,
+    /// Members of an oracle ensemble.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<String>>,
+}
+
+impl ReportRow {
+    fn from_metrics(model: &str, task: &str, level: Option<u32>, m: &Metrics) -> Self {
+        Self {
+            model: model.to_string(),
+            task: task.to_string(),
+            level,
+            accuracy: m.accuracy,
+            count: m.count,
+            format_ok: Some(m.format_ok),
+            unparseable: Some(m.unparseable),
+            mean_length: Some(m.mean_length),
+            k: m.k,
+            avg_at_k: m.avg_at_k,
+            pass_at_k: m.pass_at_k,
+            members: None,
+        }
+    }
+}
+
+/// A table of the markdown report: rows are models, columns tasks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableSpec {
+    pub title: String,
+    /// Model names in row order (`"oracle"` allowed).
+    pub models: Vec<String>,
+    /// Task source names in column order.
+    pub tasks: Vec<String>,
+}
+
+/// Sampling settings recorded in the report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvalSettings {
+    pub count: usize,
+    pub levels: Vec<u32>,
+    pub avg_k: usize,
+    pub temperature: f64,
+    pub top_p: f64,
+    pub max_new_tokens: usize,
+    pub seed: u64,
+}
+
+/// The whole evaluation report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub results: Vec<ReportRow>,
+    /// Model name -> the reference or path it was loaded from.
+    pub models: BTreeMap<String, String>,
+    pub settings: EvalSettings,
+    #[serde(default)]
+    pub tables: Vec<TableSpec>,
+    /// Extra sections (e.g. a merge-weight search) as free JSON.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// Results of one model: by task source name, all its task results.
+pub type ModelResults = BTreeMap<String, Vec<TaskResult>>;
+
+/// Builds the rows: per model, task and level, then per model and task over
+/// all levels; then the oracle rows over `oracle` models (if any).
+pub fn build_rows(models: &[(String, ModelResults)], oracle: &[String]) -> Result<Vec<ReportRow>> {
+    let mut rows = Vec::new();
+    for (name, by_task) in models {
+        for (task, results) in by_task {
+            for (level, rs) in by_level(results) {
+                rows.push(ReportRow::from_metrics(
+                    name,
+                    task,
+                    Some(level),
+                    &metrics::summarize(&rs),
+                ));
+            }
+            rows.push(ReportRow::from_metrics(
+                name,
+                task,
+                None,
+                &metrics::summarize(results),
+            ));
+        }
+    }
+    if !oracle.is_empty() {
+        let members: Vec<(&str, &ModelResults)> = oracle
+            .iter()
+            .map(|m| {
+                models
+                    .iter()
+                    .find(|(n, _)| n == m)
+                    .map(|(n, r)| (n.as_str(), r))
+                    .ok_or_else(|| {
+                        Error::config(format!(
+                            "oracle member `{m}` is not an evaluated model (models: {})",
+                            models
+                                .iter()
+                                .map(|(n, _)| n.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
+                    })
+            })
+            .collect::<Result<_>>()?;
+        let tasks: Vec<&String> = members[0].1.keys().collect();
+        for task in tasks {
+            let per_model: Vec<(&str, &[TaskResult])> = members
+                .iter()
+                .map(|(n, r)| {
+                    (
+                        *n,
+                        r.get(task)
+                            .map(|v| v.as_slice())
+                            .unwrap_or(&[] as &[TaskResult]),
+                    )
+                })
+                .collect();
+            let all = per_model[0].1;
+            let mut levels: Vec<u32> = all.iter().map(|r| r.level.0).collect();
+            levels.sort_unstable();
+            levels.dedup();
+            for level in levels.into_iter().map(Some).chain([None]) {
+                let filtered: Vec<(&str, Vec<TaskResult>)> = per_model
+                    .iter()
+                    .map(|(n, rs)| {
+                        (
+                            *n,
+                            rs.iter()
+                                .filter(|r| level.is_none_or(|l| r.level.0 == l))
+                                .cloned()
+                                .collect(),
+                        )
+                    })
+                    .collect();
+                let refs: Vec<(&str, &[TaskResult])> =
+                    filtered.iter().map(|(n, v)| (*n, v.as_slice())).collect();
+                let solved = metrics::oracle(&refs)?;
+                let acc = if solved.is_empty() {
+                    0.0
+                } else {
+                    solved.values().filter(|&&s| s).count() as f64 / solved.len() as f64
+                };
+                rows.push(ReportRow {
+                    model: ORACLE.to_string(),
+                    task: task.clone(),
+                    level,
+                    accuracy: acc,
+                    count: solved.len(),
+                    format_ok: None,
+                    unparseable: None,
+                    mean_length: None,
+                    k: None,
+                    avg_at_k: None,
+                    pass_at_k: None,
+                    members: Some(oracle.to_vec()),
+                });
+            }
+        }
+    }
+    Ok(rows)
+}
+
+fn by_level(results: &[TaskResult]) -> BTreeMap<u32, Vec<TaskResult>> {
+    let mut out: BTreeMap<u32, Vec<TaskResult>> = BTreeMap::new();
+    for r in results {
+        out.entry(r.level.0).or_default().push(r.clone());
+    }
+    out
+}
+
+impl Report {
+    /// The row of a model, task and level (None = all levels).
+    pub fn row(&self, model: &str, task: &str, level: Option<u32>) -> Option<&ReportRow> {
+        self.results
+            .iter()
+            .find(|r| r.model == model && r.task == task && r.level == level)
+    }
+
+    /// Model names in row order of first appearance.
+    pub fn model_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for r in &self.results {
+            if !names.contains(&r.model) {
+                names.push(r.model.clone());
+            }
+        }
+        names
+    }
+
+    /// Task names in order of first appearance.
+    pub fn task_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for r in &self.results {
+            if !names.contains(&r.task) {
+                names.push(r.task.clone());
+            }
+        }
+        names
+    }
+
+    /// The tables to render: the configured ones, or one table of every
+    /// model by every task.
+    pub fn effective_tables(&self) -> Vec<TableSpec> {
+        if self.tables.is_empty() {
+            vec![TableSpec {
+                title: "Greedy pass@1 (%) on held-out tasks".into(),
+                models: self.model_names(),
+                tasks: self.task_names(),
+            }]
+        } else {
+            self.tables.clone()
+        }
+    }
+
+    /// Renders the markdown report.
+    pub fn to_markdown(&self) -> String {
+        let mut md = String::new();
+        let s = &self.settings;
+        let _ = writeln!(
+            md,
+            "Held-out tasks: {} per task and level (levels {}), greedy decoding, up to {} new tokens.",
+            s.count,
+            s.levels
+                .iter()
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            s.max_new_tokens
+        );
+        if s.avg_k > 0 {
+            let _ = writeln!(
+                md,
+                "Sampled metrics: avg@{k} and pass@{k} from {k} samples per task at temperature {}, top-p {}.",
+                s.temperature,
+                s.top_p,
+                k = s.avg_k
+            );
+        }
+        md.push('\n');
+        for table in self.effective_tables() {
+            let _ = writeln!(md, "### {}\n", table.title);
+            md.push_str(&self.accuracy_table(&table.models, &table.tasks));
+            md.push('\n');
+        }
+        let _ = writeln!(md, "### Per level (greedy pass@1, %)\n");
+        md.push_str(&self.level_table());
+        md.push('\n');
+        let _ = writeln!(md, "### Further metrics (all levels)\n");
+        md.push_str(&self.metrics_table());
+        md
+    }
+
+    /// Models × tasks, all-level accuracy in percent, plus the average.
+    pub fn accuracy_table(&self, models: &[String], tasks: &[String]) -> String {
+        let mut md = String::new();
+        let _ = write!(md, "| Model |");
+        for t in tasks {
+            let _ = write!(md, " {t} |");
+        }
+        if tasks.len() > 1 {
+            md.push_str(" Avg. |");
+        }
+        md.push('\n');
+        md.push_str("|---|");
+        for _ in 0..tasks.len() + usize::from(tasks.len() > 1) {
+            md.push_str("---:|");
+        }
+        md.push('\n');
+        for m in models {
+            let _ = write!(md, "| {m} |");
+            let mut sum = 0.0;
+            let mut n = 0;
+            for t in tasks {
+                match self.row(m, t, None) {
+                    Some(r) => {
+                        let _ = write!(md, " {:.1} |", 100.0 * r.accuracy);
+                        sum += r.accuracy;
+                        n += 1;
+                    }
+                    None => md.push_str(" – |"),
+                }
+            }
+            if tasks.len() > 1 {
+                if n == tasks.len() {
+                    let _ = write!(md, " {:.1} |", 100.0 * sum / n as f64);
+                } else {
+                    md.push_str(" – |");
+                }
+            }
+            md.push('\n');
+        }
+        md
+    }
+
+    fn level_table(&self) -> String {
+        let mut cols: Vec<(String, u32)> = Vec::new();
+        for r in &self.results {
+            if let Some(l) = r.level {
+                if !cols.contains(&(r.task.clone(), l)) {
+                    cols.push((r.task.clone(), l));
+                }
+            }
+        }
+        let mut md = String::from("| Model |");
+        for (t, l) in &cols {
+            let _ = write!(md, " {t} L{l} |");
+        }
+        md.push_str("\n|---|");
+        for _ in &cols {
+            md.push_str("---:|");
+        }
+        md.push('\n');
+        for m in self.model_names() {
+            let _ = write!(md, "| {m} |");
+            for (t, l) in &cols {
+                match self.row(&m, t, Some(*l)) {
+                    Some(r) => {
+                        let _ = write!(md, " {:.1} |", 100.0 * r.accuracy);
+                    }
+                    None => md.push_str(" – |"),
+                }
+            }
+            md.push('\n');
+        }
+        md
+    }
+
+    fn metrics_table(&self) -> String {
+        let mut md = String::from(
+            "| Model | Task | n | pass@1 | avg@k | pass@k | format ok | unparseable | mean tokens |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
+        );
+        let pct = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{:.1}", 100.0 * v));
+        for r in self.results.iter().filter(|r| r.level.is_none()) {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {:.1} | {} | {} | {} | {} | {} |",
+                r.model,
+                r.task,
+                r.count,
+                100.0 * r.accuracy,
+                pct(r.avg_at_k),
+                pct(r.pass_at_k),
+                pct(r.format_ok),
+                pct(r.unparseable),
+                r.mean_length.map_or("–".to_string(), |v| format!("{v:.1}")),
+            );
+        }
+        md
+    }
+
+    /// Writes `report.json` into `dir`.
+    pub fn write_json(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self)?;
+        std::fs::write(path, text).map_err(|e| Error::io(path, e))
+    }
+
+    pub fn read_json(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        serde_json::from_str(&text)
+            .map_err(|e| Error::data(format!("{}: not a report: {e}", path.display())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::metrics::SampleResult;
+    use super::*;
+    use metaalign_core::{Level, Outcome, Verdict};
+
+    fn tr(id: &str, level: u32, correct: bool) -> TaskResult {
+        TaskResult {
+            task_id: id.into(),
+            task: "deduction".into(),
+            level: Level(level),
+            greedy: SampleResult::new(
+                Verdict {
+                    format_ok: true,
+                    outcome: if correct {
+                        Outcome::Correct
+                    } else {
+                        Outcome::Wrong
+                    },
+                    parsed: None,
+                    details: String::new(),
+                },
+                5,
+            ),
+            samples: vec![],
+        }
+    }
+
+    fn settings() -> EvalSettings {
+        EvalSettings {
+            count: 2,
+            levels: vec![1, 2],
+            avg_k: 0,
+            temperature: 0.7,
+            top_p: 1.0,
+            max_new_tokens: 64,
+            seed: 1,
+        }
+    }
+
+    #[test]
+    fn rows_per_level_all_levels_and_oracle() {
+        let a: ModelResults = [(
+            "deduction".to_string(),
+            vec![
+                tr("t1", 1, true),
+                tr("t2", 1, false),
+                tr("t3", 2, false),
+                tr("t4", 2, false),
+            ],
+        )]
+        .into();
+        let b: ModelResults = [(
+            "deduction".to_string(),
+            vec![
+                tr("t1", 1, false),
+                tr("t2", 1, false),
+                tr("t3", 2, true),
+                tr("t4", 2, false),
+            ],
+        )]
+        .into();
+        let models = vec![("a".to_string(), a), ("b".to_string(), b)];
+        let rows = build_rows(&models, &["a".into(), "b".into()]).unwrap();
+        let report = Report {
+            results: rows,
+            models: BTreeMap::new(),
+            settings: settings(),
+            tables: vec![],
+            extra: BTreeMap::new(),
+        };
+        assert_eq!(report.row("a", "deduction", Some(1)).unwrap().accuracy, 0.5);
+        assert_eq!(report.row("a", "deduction", Some(2)).unwrap().accuracy, 0.0);
+        assert_eq!(report.row("a", "deduction", None).unwrap().accuracy, 0.25);
+        assert_eq!(
+            report.row("oracle", "deduction", None).unwrap().accuracy,
+            0.5
+        );
+        assert_eq!(
+            report.row("oracle", "deduction", Some(2)).unwrap().accuracy,
+            0.5
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        let rows = json["results"].as_array().unwrap();
+        assert!(rows
+            .iter()
+            .any(|r| r["model"] == "oracle" && r["level"].is_null()));
+        assert!(rows.iter().all(|r| r["accuracy"].as_f64().unwrap() <= 1.0));
+        let md = report.to_markdown();
+        assert!(md.contains("| oracle | 50.0 |"), "{md}");
+        assert!(md.contains("deduction L2"), "{md}");
+        // unknown oracle member
+        let err = build_rows(&models, &["zzz".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("zzz"), "{err}");
+    }
+}
