@@ -1,6 +1,15 @@
 //! metaalign-rl.
 
+pub mod algorithms;
+pub mod checkpoint;
 pub mod eval;
+pub mod model;
+pub mod optim;
+pub mod policy;
+pub mod sampling;
+pub mod tokenizer;
+
+pub use policy::{QwenPolicy, ScoreOptions, Scored};
 
 /// Referenced by the facade so the linker keeps this crate's registrations.
 pub fn link() {}

@@ -1,0 +1,18 @@
+//! RL algorithms as plain functions: advantage estimators (REINFORCE++,
+//! GRPO, RLOO), KL estimators, the clipped policy loss and loss
+//! aggregation. Array versions are the reference; `tensor` holds the
+//! differentiable candle versions the trainers use, tested against them.
+//!
+//! Semantics follow `shared/reference/algorithms.md` (verl / OpenRLHF /
+//! TRL); where those differ the choice is an option, documented on it.
+
+pub mod advantage;
+pub mod kl;
+pub mod loss;
+
+pub use advantage::{
+    broadcast, grpo, masked_whiten, reinforce_pp, rloo, GroupNormOptions, ReinforcePpOptions,
+    Singleton, TokenAdvantages, Variance, Whitening,
+};
+pub use kl::KlEstimator;
+pub use loss::{aggregate, policy_loss, AggScale, ClipOptions, LossAgg, PolicyLossTokens};
