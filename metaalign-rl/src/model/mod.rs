@@ -1,0 +1,7 @@
+//! The Qwen2-family decoder (also Llama-style configs) and its config.
+
+pub mod config;
+pub mod qwen2;
+
+pub use config::{ModelConfig, ModelSpec};
+pub use qwen2::{positions_and_bias, Cache, Qwen2, MASK_NEG};

@@ -1,0 +1,412 @@
+//! The Qwen2 / Llama decoder as plain functions over tensors.
+//!
+//! Two forward paths share the weights:
+//! - [`Qwen2::forward_hidden`] (training path): only ops with a backward pass
+//!   in candle 0.11 (RMSNorm from sqr/mean/sqrt, rotary embeddings from
+//!   narrow/cat/mul, `ops::softmax(x, D::Minus1)`), so every weight gets a
+//!   gradient when the weights are `Var`s.
+//! - [`Qwen2::forward_step`] (sampling path): fused RMSNorm, fused rope and
+//!   `softmax_last_dim`, with a KV cache. Never use it for training: the
+//!   fused ops silently cut the gradient graph.
+//!
+//! Both take per-row position ids and an additive attention bias built with
+//! large finite negatives (never `-inf`), so left or right padded batches
+//! give the same result as unpadded rows.
+
+use candle_core::{DType, Device, Module, Result, Tensor, D};
+use candle_nn::kv_cache::KvCache;
+
+use super::config::ModelConfig;
+
+/// The additive bias for masked attention entries.
+pub const MASK_NEG: f32 = -1.0e9;
+
+#[derive(Clone, Debug)]
+struct Linear {
+    w: Tensor,
+    b: Option<Tensor>,
+}
+
+impl Linear {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let dims = x.dims().to_vec();
+        let (rows, inp) = (
+            dims[..dims.len() - 1].iter().product::<usize>(),
+            dims[dims.len() - 1],
+        );
+        let x2 = x.reshape((rows, inp))?;
+        let mut y = x2.matmul(&self.w.t()?)?;
+        if let Some(b) = &self.b {
+            y = y.broadcast_add(b)?;
+        }
+        let mut out_dims = dims;
+        let last = out_dims.len() - 1;
+        out_dims[last] = self.w.dim(0)?;
+        y.reshape(out_dims)
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Layer {
+    input_norm: Tensor,
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
+    post_norm: Tensor,
+    gate: Linear,
+    up: Linear,
+    down: Linear,
+}
+
+/// A Qwen2-family decoder whose weights are whatever tensors it was built
+/// from: `Var`s (trainable), detached views of them (sampling with the
+/// current weights) or detached copies (a frozen reference).
+#[derive(Clone, Debug)]
+pub struct Qwen2 {
+    cfg: ModelConfig,
+    embed: Tensor,
+    layers: Vec<Layer>,
+    norm: Tensor,
+    lm_head: Tensor,
+    /// [max_pos, head_dim / 2]
+    cos: Tensor,
+    sin: Tensor,
+    device: Device,
+}
+
+/// The per-layer KV cache of one batched generation.
+pub struct Cache {
+    layers: Vec<KvCache>,
+}
+
+impl Cache {
+    pub fn new(cfg: &ModelConfig, max_len: usize) -> Self {
+        Self {
+            layers: (0..cfg.num_hidden_layers)
+                .map(|_| KvCache::new(2, max_len.max(1)))
+                .collect(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.layers
+            .first()
+            .map(|c| c.current_seq_len())
+            .unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn rms_norm_diff(x: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
+    let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
+    let denom = (ms + eps)?.sqrt()?;
+    x.broadcast_div(&denom)?.broadcast_mul(w)
+}
+
+fn rotate_half(x: &Tensor) -> Result<Tensor> {
+    let d = x.dim(D::Minus1)?;
+    let x1 = x.narrow(D::Minus1, 0, d / 2)?;
+    let x2 = x.narrow(D::Minus1, d / 2, d / 2)?;
+    Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)
+}
+
+fn repeat_kv(x: Tensor, n_rep: usize) -> Result<Tensor> {
+    if n_rep == 1 {
+        return Ok(x);
+    }
+    let (b, h, t, d) = x.dims4()?;
+    Tensor::cat(&vec![&x; n_rep], 2)?.reshape((b, h * n_rep, t, d))
+}
+
+impl Qwen2 {
+    /// Builds the model from named tensors (HF names, shapes from
+    /// [`ModelConfig::param_shapes`]). `get` is called once per name.
+    pub fn new(
+        cfg: &ModelConfig,
+        device: &Device,
+        mut get: impl FnMut(&str) -> Result<Tensor>,
+    ) -> Result<Self> {
+        let b = cfg.biases();
+        let mut lin = |name: &str, bias: bool| -> Result<Linear> {
+            Ok(Linear {
+                w: get(&format!("{name}.weight"))?,
+                b: if bias {
+                    Some(get(&format!("{name}.bias"))?)
+                } else {
+                    None
+                },
+            })
+        };
+        let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
+        for l in 0..cfg.num_hidden_layers {
+            let p = format!("model.layers.{l}");
+            let q = lin(&format!("{p}.self_attn.q_proj"), b.qkv)?;
+            let k = lin(&format!("{p}.self_attn.k_proj"), b.qkv)?;
+            let v = lin(&format!("{p}.self_attn.v_proj"), b.qkv)?;
+            let o = lin(&format!("{p}.self_attn.o_proj"), b.o)?;
+            let gate = lin(&format!("{p}.mlp.gate_proj"), false)?;
+            let up = lin(&format!("{p}.mlp.up_proj"), false)?;
+            let down = lin(&format!("{p}.mlp.down_proj"), false)?;
+            layers.push(Layer {
+                input_norm: Tensor::zeros(1, DType::F32, device)?,
+                q,
+                k,
+                v,
+                o,
+                post_norm: Tensor::zeros(1, DType::F32, device)?,
+                gate,
+                up,
+                down,
+            });
+        }
+        for (l, layer) in layers.iter_mut().enumerate() {
+            let p = format!("model.layers.{l}");
+            layer.input_norm = get(&format!("{p}.input_layernorm.weight"))?;
+            layer.post_norm = get(&format!("{p}.post_attention_layernorm.weight"))?;
+        }
+        let embed = get("model.embed_tokens.weight")?;
+        let norm = get("model.norm.weight")?;
+        let lm_head = if cfg.tie_word_embeddings {
+            embed.clone()
+        } else {
+            get("lm_head.weight")?
+        };
+        let (cos, sin) = rope_tables(cfg, device)?;
+        Ok(Self {
+            cfg: cfg.clone(),
+            embed,
+            layers,
+            norm,
+            lm_head,
+            cos,
+            sin,
+            device: device.clone(),
+        })
+    }
+
+    pub fn config(&self) -> &ModelConfig {
+        &self.cfg
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    fn check_positions(&self, positions: &[Vec<u32>]) -> Result<()> {
+        let max = self.cfg.max_position_embeddings as u32;
+        if let Some(p) = positions.iter().flatten().find(|&&p| p >= max) {
+            candle_core::bail!(
+                "position {p} exceeds max_position_embeddings {max}; shorten the sequence"
+            );
+        }
+        Ok(())
+    }
+
+    /// cos/sin for per-row positions: [B, T, head_dim/2].
+    fn rope_for(&self, positions: &[Vec<u32>]) -> Result<(Tensor, Tensor)> {
+        self.check_positions(positions)?;
+        let b = positions.len();
+        let t = positions.first().map(Vec::len).unwrap_or(0);
+        let flat: Vec<u32> = positions.iter().flatten().copied().collect();
+        let idx = Tensor::from_vec(flat, b * t, &self.device)?;
+        let half = self.cos.dim(1)?;
+        let cos = self.cos.index_select(&idx, 0)?.reshape((b, t, half))?;
+        let sin = self.sin.index_select(&idx, 0)?.reshape((b, t, half))?;
+        Ok((cos, sin))
+    }
+
+    /// Differentiable forward over whole sequences. `ids` [B, T] (u32),
+    /// `positions` per row, `bias` the additive attention bias [B, 1, T, T].
+    /// Returns the final hidden states after the last norm, [B, T, hidden].
+    pub fn forward_hidden(
+        &self,
+        ids: &Tensor,
+        positions: &[Vec<u32>],
+        bias: &Tensor,
+    ) -> Result<Tensor> {
+        let (b, t) = ids.dims2()?;
+        let (cos, sin) = self.rope_for(positions)?;
+        // [B, 1, T, D] with the halves repeated, as in HF's rotate_half form.
+        let cos = Tensor::cat(&[&cos, &cos], D::Minus1)?.unsqueeze(1)?;
+        let sin = Tensor::cat(&[&sin, &sin], D::Minus1)?.unsqueeze(1)?;
+        let mut x = self.embed.embedding_like(ids)?;
+        let eps = self.cfg.rms_norm_eps;
+        let (nh, nkv, hd) = (
+            self.cfg.num_attention_heads,
+            self.cfg.kv_heads(),
+            self.cfg.head_dim(),
+        );
+        let scale = 1.0 / (hd as f64).sqrt();
+        for layer in &self.layers {
+            let h = rms_norm_diff(&x, &layer.input_norm, eps)?;
+            let q = layer
+                .q
+                .forward(&h)?
+                .reshape((b, t, nh, hd))?
+                .transpose(1, 2)?;
+            let k = layer
+                .k
+                .forward(&h)?
+                .reshape((b, t, nkv, hd))?
+                .transpose(1, 2)?;
+            let v = layer
+                .v
+                .forward(&h)?
+                .reshape((b, t, nkv, hd))?
+                .transpose(1, 2)?
+                .contiguous()?;
+            let q = (q.broadcast_mul(&cos)? + rotate_half(&q)?.broadcast_mul(&sin)?)?;
+            let k = (k.broadcast_mul(&cos)? + rotate_half(&k)?.broadcast_mul(&sin)?)?;
+            let k = repeat_kv(k, nh / nkv)?;
+            let v = repeat_kv(v, nh / nkv)?;
+            let att = (q.matmul(&k.t()?)? * scale)?.broadcast_add(bias)?;
+            let att = candle_nn::ops::softmax(&att, D::Minus1)?;
+            let y = att.matmul(&v)?.transpose(1, 2)?.reshape((b, t, nh * hd))?;
+            x = (x + layer.o.forward(&y)?)?;
+            let h = rms_norm_diff(&x, &layer.post_norm, eps)?;
+            let m = (layer.gate.forward(&h)?.silu()? * layer.up.forward(&h)?)?;
+            x = (x + layer.down.forward(&m)?)?;
+        }
+        rms_norm_diff(&x, &self.norm, eps)
+    }
+
+    /// Projects hidden states to vocabulary logits.
+    pub fn lm_head(&self, hidden: &Tensor) -> Result<Tensor> {
+        Linear {
+            w: self.lm_head.clone(),
+            b: None,
+        }
+        .forward(hidden)
+    }
+
+    /// Differentiable full-sequence logits [B, T, vocab].
+    pub fn forward(&self, ids: &Tensor, positions: &[Vec<u32>], bias: &Tensor) -> Result<Tensor> {
+        self.lm_head(&self.forward_hidden(ids, positions, bias)?)
+    }
+
+    /// Sampling forward (no gradients, fused ops) of `ids` [B, T] appended
+    /// to the cache. `bias` is [B, 1, T, cache_len + T]. Returns the logits
+    /// of the last position of each row, [B, vocab].
+    pub fn forward_step(
+        &self,
+        ids: &Tensor,
+        positions: &[Vec<u32>],
+        bias: &Tensor,
+        cache: &mut Cache,
+    ) -> Result<Tensor> {
+        let (b, t) = ids.dims2()?;
+        let (cos, sin) = self.rope_for(positions)?;
+        let mut x = self.embed.embedding_like(ids)?;
+        let eps = self.cfg.rms_norm_eps as f32;
+        let (nh, nkv, hd) = (
+            self.cfg.num_attention_heads,
+            self.cfg.kv_heads(),
+            self.cfg.head_dim(),
+        );
+        let scale = 1.0 / (hd as f64).sqrt();
+        for (layer, kv) in self.layers.iter().zip(cache.layers.iter_mut()) {
+            let h = candle_nn::ops::rms_norm(&x.contiguous()?, &layer.input_norm, eps)?;
+            let q = layer
+                .q
+                .forward(&h)?
+                .reshape((b, t, nh, hd))?
+                .transpose(1, 2)?
+                .contiguous()?;
+            let k = layer
+                .k
+                .forward(&h)?
+                .reshape((b, t, nkv, hd))?
+                .transpose(1, 2)?
+                .contiguous()?;
+            let v = layer
+                .v
+                .forward(&h)?
+                .reshape((b, t, nkv, hd))?
+                .transpose(1, 2)?
+                .contiguous()?;
+            let q = candle_nn::rotary_emb::rope(&q, &cos, &sin)?;
+            let k = candle_nn::rotary_emb::rope(&k, &cos, &sin)?;
+            let (k, v) = kv.append(&k, &v)?;
+            let k = repeat_kv(k.contiguous()?, nh / nkv)?;
+            let v = repeat_kv(v.contiguous()?, nh / nkv)?;
+            let att = (q.matmul(&k.t()?)? * scale)?.broadcast_add(bias)?;
+            let att = candle_nn::ops::softmax_last_dim(&att)?;
+            let y = att.matmul(&v)?.transpose(1, 2)?.reshape((b, t, nh * hd))?;
+            x = (x + layer.o.forward(&y)?)?;
+            let h = candle_nn::ops::rms_norm(&x.contiguous()?, &layer.post_norm, eps)?;
+            let m = (layer.gate.forward(&h)?.silu()? * layer.up.forward(&h)?)?;
+            x = (x + layer.down.forward(&m)?)?;
+        }
+        let last = x.narrow(1, t - 1, 1)?.contiguous()?;
+        let last = candle_nn::ops::rms_norm(&last, &self.norm, eps)?;
+        self.lm_head(&last)?.squeeze(1)
+    }
+}
+
+trait EmbeddingLike {
+    fn embedding_like(&self, ids: &Tensor) -> Result<Tensor>;
+}
+
+impl EmbeddingLike for Tensor {
+    fn embedding_like(&self, ids: &Tensor) -> Result<Tensor> {
+        let hidden = self.dim(1)?;
+        candle_nn::Embedding::new(self.clone(), hidden).forward(ids)
+    }
+}
+
+fn rope_tables(cfg: &ModelConfig, device: &Device) -> Result<(Tensor, Tensor)> {
+    let hd = cfg.head_dim();
+    let half = hd / 2;
+    let max = cfg.max_position_embeddings;
+    let inv: Vec<f64> = (0..half)
+        .map(|i| 1.0 / cfg.rope_theta.powf((2 * i) as f64 / hd as f64))
+        .collect();
+    let mut cos = Vec::with_capacity(max * half);
+    let mut sin = Vec::with_capacity(max * half);
+    for p in 0..max {
+        for f in &inv {
+            // HF computes inv_freq in f32 and the product in f32.
+            let a = (p as f32) * (*f as f32);
+            cos.push(a.cos());
+            sin.push(a.sin());
+        }
+    }
+    Ok((
+        Tensor::from_vec(cos, (max, half), device)?,
+        Tensor::from_vec(sin, (max, half), device)?,
+    ))
+}
+
+/// Position ids (0-based count of real tokens before each one; padding gets
+/// 0) and the additive causal + padding bias [B, 1, T, T] for a batch given
+/// its attention mask (1 = real token).
+pub fn positions_and_bias(mask: &[Vec<u8>], device: &Device) -> Result<(Vec<Vec<u32>>, Tensor)> {
+    let b = mask.len();
+    let t = mask.first().map(Vec::len).unwrap_or(0);
+    let mut positions = Vec::with_capacity(b);
+    let mut bias = vec![MASK_NEG; b * t * t];
+    for (r, row) in mask.iter().enumerate() {
+        let mut pos = Vec::with_capacity(t);
+        let mut n = 0u32;
+        for &m in row {
+            pos.push(if m != 0 { n } else { 0 });
+            if m != 0 {
+                n += 1;
+            }
+        }
+        positions.push(pos);
+        for i in 0..t {
+            for j in 0..=i {
+                if row[j] != 0 {
+                    bias[(r * t + i) * t + j] = 0.0;
+                }
+            }
+        }
+    }
+    let bias = Tensor::from_vec(bias, (b, 1, t, t), device)?;
+    Ok((positions, bias))
+}

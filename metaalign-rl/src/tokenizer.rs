@@ -1,0 +1,276 @@
+//! Tokenizers: loading an HF `tokenizer.json`, building the character-level
+//! tokenizer of fresh models, the chat template, and the special tokens.
+//!
+//! Fresh models use a character-level tokenizer built as an HF BPE model
+//! with no merges: one token per character of printable ASCII, whitespace
+//! and the logic symbols, byte fallback (`<0x00>`..`<0xFF>`) for anything
+//! else (lossless), and the chat / reasoning markers as special tokens. It is
+//! saved as a real `tokenizer.json` that Python `tokenizers` and
+//! `transformers` load (`PreTrainedTokenizerFast`).
+
+use std::path::Path;
+
+use metaalign_core::{Error, Result};
+use serde_json::{json, Value};
+
+/// The special tokens of every fresh model, in id order after the vocabulary.
+pub const SPECIAL_TOKENS: [&str; 7] = [
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<think>",
+    "</think>",
+    "<answer>",
+    "</answer>",
+];
+
+/// Logic symbols used by the tasks, beyond printable ASCII.
+pub const LOGIC_SYMBOLS: [char; 6] = ['¬', '∧', '∨', '→', '↔', '⊕'];
+
+/// The ChatML template (Qwen's format, without Qwen's default system
+/// message), written into `tokenizer_config.json`.
+pub const CHATML_TEMPLATE: &str = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+/// A tokenizer plus what the policy needs around it: EOS ids, the pad id
+/// and the chat format.
+#[derive(Clone)]
+pub struct TextTokenizer {
+    inner: tokenizers::Tokenizer,
+    eos_ids: Vec<u32>,
+    pad_id: u32,
+    /// `tokenizer_config.json` as loaded (or as we generate it); saved back.
+    config: Value,
+    chatml: bool,
+}
+
+impl std::fmt::Debug for TextTokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextTokenizer")
+            .field("vocab", &self.vocab_size())
+            .field("eos_ids", &self.eos_ids)
+            .field("pad_id", &self.pad_id)
+            .finish()
+    }
+}
+
+fn tok_err(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Checkpoint {
+        path: path.to_path_buf(),
+        message: format!("cannot read tokenizer: {e}"),
+    }
+}
+
+impl TextTokenizer {
+    /// The character-level tokenizer for fresh models: `extra_chars` are
+    /// added to the default alphabet (printable ASCII, `\n`, `\t`, the
+    /// logic symbols).
+    pub fn char_level(extra_chars: &str) -> Result<Self> {
+        let mut chars: Vec<char> = vec!['\n', '\t'];
+        chars.extend((0x20u8..0x7f).map(char::from));
+        chars.extend(LOGIC_SYMBOLS);
+        for c in extra_chars.chars() {
+            if !chars.contains(&c) {
+                chars.push(c);
+            }
+        }
+        let mut vocab = serde_json::Map::new();
+        for c in &chars {
+            let id = vocab.len();
+            vocab.insert(c.to_string(), json!(id));
+        }
+        for b in 0..=255u8 {
+            let id = vocab.len();
+            vocab.insert(format!("<0x{b:02X}>"), json!(id));
+        }
+        let n = vocab.len();
+        let added: Vec<Value> = SPECIAL_TOKENS
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                json!({"id": n + i, "content": t, "single_word": false, "lstrip": false,
+                       "rstrip": false, "normalized": false, "special": true})
+            })
+            .collect();
+        let tj = json!({
+            "version": "1.0",
+            "truncation": null,
+            "padding": null,
+            "added_tokens": added,
+            "normalizer": null,
+            "pre_tokenizer": null,
+            "post_processor": null,
+            "decoder": {"type": "Sequence", "decoders": [{"type": "ByteFallback"}, {"type": "Fuse"}]},
+            "model": {
+                "type": "BPE", "dropout": null, "unk_token": null,
+                "continuing_subword_prefix": null, "end_of_word_suffix": null,
+                "fuse_unk": false, "byte_fallback": true, "ignore_merges": false,
+                "vocab": vocab, "merges": []
+            }
+        });
+        let inner = tokenizers::Tokenizer::from_bytes(serde_json::to_vec(&tj)?)
+            .map_err(|e| Error::msg(format!("building the character tokenizer: {e}")))?;
+        let id =
+            |t: &str| n as u32 + SPECIAL_TOKENS.iter().position(|s| *s == t).unwrap_or(0) as u32;
+        let eos_ids = vec![id("<|im_end|>"), id("<|endoftext|>")];
+        let pad_id = id("<|endoftext|>");
+        let mut added_dec = serde_json::Map::new();
+        for (i, t) in SPECIAL_TOKENS.iter().enumerate() {
+            added_dec.insert(
+                (n + i).to_string(),
+                json!({"content": t, "lstrip": false, "normalized": false, "rstrip": false,
+                       "single_word": false, "special": true}),
+            );
+        }
+        let config = json!({
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            "added_tokens_decoder": added_dec,
+            "additional_special_tokens": ["<|im_start|>", "<|im_end|>", "<think>", "</think>", "<answer>", "</answer>"],
+            "bos_token": null,
+            "eos_token": "<|im_end|>",
+            "pad_token": "<|endoftext|>",
+            "unk_token": null,
+            "chat_template": CHATML_TEMPLATE,
+            "clean_up_tokenization_spaces": false,
+            "model_max_length": 4096,
+            "split_special_tokens": false,
+        });
+        Ok(Self {
+            inner,
+            eos_ids,
+            pad_id,
+            config,
+            chatml: true,
+        })
+    }
+
+    /// Loads `tokenizer.json` (required) and `tokenizer_config.json`
+    /// (optional) from a checkpoint directory. `eos_ids` come from the
+    /// generation / model config; when empty, `<|im_end|>` and
+    /// `<|endoftext|>` (or the tokenizer config's eos token) are used.
+    pub fn load(dir: &Path, eos_ids: &[u32], pad_id: Option<u32>) -> Result<Self> {
+        let path = dir.join("tokenizer.json");
+        if !path.is_file() {
+            return Err(Error::Checkpoint {
+                path: dir.to_path_buf(),
+                message: "missing tokenizer.json".into(),
+            });
+        }
+        let inner = tokenizers::Tokenizer::from_file(&path).map_err(|e| tok_err(&path, e))?;
+        let cfg_path = dir.join("tokenizer_config.json");
+        let config: Value = if cfg_path.is_file() {
+            let text = std::fs::read_to_string(&cfg_path).map_err(|e| Error::io(&cfg_path, e))?;
+            serde_json::from_str(&text).map_err(|e| tok_err(&cfg_path, e))?
+        } else {
+            json!({"tokenizer_class": "PreTrainedTokenizerFast", "chat_template": CHATML_TEMPLATE})
+        };
+        let token_str = |key: &str| -> Option<String> {
+            match config.get(key) {
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Object(o)) => {
+                    o.get("content").and_then(Value::as_str).map(String::from)
+                }
+                _ => None,
+            }
+        };
+        let mut eos: Vec<u32> = eos_ids.to_vec();
+        if eos.is_empty() {
+            for t in ["<|im_end|>", "<|endoftext|>"] {
+                if let Some(id) = inner.token_to_id(t) {
+                    eos.push(id);
+                }
+            }
+            if let Some(id) = token_str("eos_token").and_then(|t| inner.token_to_id(&t)) {
+                if !eos.contains(&id) {
+                    eos.push(id);
+                }
+            }
+        }
+        let pad_id = pad_id
+            .or_else(|| token_str("pad_token").and_then(|t| inner.token_to_id(&t)))
+            .or_else(|| eos.first().copied())
+            .unwrap_or(0);
+        let chatml = inner.token_to_id("<|im_start|>").is_some()
+            && inner.token_to_id("<|im_end|>").is_some();
+        Ok(Self {
+            inner,
+            eos_ids: eos,
+            pad_id,
+            config,
+            chatml,
+        })
+    }
+
+    /// Writes `tokenizer.json` and `tokenizer_config.json` into `dir`.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let path = dir.join("tokenizer.json");
+        self.inner
+            .save(&path, false)
+            .map_err(|e| Error::msg(format!("writing {}: {e}", path.display())))?;
+        let cfg_path = dir.join("tokenizer_config.json");
+        std::fs::write(&cfg_path, serde_json::to_string_pretty(&self.config)?)
+            .map_err(|e| Error::io(&cfg_path, e))
+    }
+
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        let enc = self
+            .inner
+            .encode(text, false)
+            .map_err(|e| Error::msg(format!("tokenizing: {e}")))?;
+        Ok(enc.get_ids().to_vec())
+    }
+
+    /// Decodes ids, skipping special tokens.
+    pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        self.inner
+            .decode(ids, true)
+            .map_err(|e| Error::msg(format!("decoding: {e}")))
+    }
+
+    /// Decodes ids keeping special tokens.
+    pub fn decode_with_special(&self, ids: &[u32]) -> Result<String> {
+        self.inner
+            .decode(ids, false)
+            .map_err(|e| Error::msg(format!("decoding: {e}")))
+    }
+
+    pub fn token_to_id(&self, token: &str) -> Option<u32> {
+        self.inner.token_to_id(token)
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
+    pub fn eos_ids(&self) -> &[u32] {
+        &self.eos_ids
+    }
+
+    pub fn pad_id(&self) -> u32 {
+        self.pad_id
+    }
+
+    pub fn inner(&self) -> &tokenizers::Tokenizer {
+        &self.inner
+    }
+
+    /// ChatML prompt: optional system turn, the user turn, then the opening
+    /// of the assistant turn. A tokenizer without `<|im_start|>` gets a plain
+    /// "system\n\nuser\n" layout instead.
+    pub fn chat_prompt(&self, system: Option<&str>, user: &str) -> String {
+        if self.chatml {
+            let mut s = String::new();
+            if let Some(sys) = system {
+                s.push_str(&format!("<|im_start|>system\n{sys}<|im_end|>\n"));
+            }
+            s.push_str(&format!(
+                "<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
+            ));
+            s
+        } else {
+            match system {
+                Some(sys) => format!("{sys}\n\n{user}\n"),
+                None => format!("{user}\n"),
+            }
+        }
+    }
+}
