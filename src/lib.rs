@@ -23,4 +23,5 @@ pub fn link_builtins() {
     metaalign_tasks::link();
     metaalign_rl::link();
     metaalign_merge::link();
+    metaalign_domain_arithmetic::link();
 }
