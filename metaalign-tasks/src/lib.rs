@@ -4,6 +4,7 @@
 
 pub mod common;
 pub mod dataset;
+pub mod induction;
 
 pub use common::{check_format, extract_answer, BinaryReward, ChatTemplate, PaperReward};
 

@@ -1,0 +1,627 @@
+//! Induction — masked-sequence completion.
+//!
+//! A puzzle is an integer sequence with one term replaced by `?`; the model
+//! must infer the rule from the visible terms and give the hidden integer.
+//!
+//! # Rule families and their complexity order
+//!
+//! Every rule has a *size* and a *family*; complexity is ordered by size
+//! first, then family. The size of a periodic rule or a cycle is its period;
+//! `m` interleaved sequences (2m parameters, like a (2m−1)-step cycle and
+//! its start) have size `2m − 1`. Families, in their order at equal size:
+//!
+//! 1. **periodic** — a block of `p` values repeats (`p = 1`: constant).
+//! 2. **add-cycle** — `x[i+1] = x[i] + c[i mod p]` with any integers `c`
+//!    (`p = 1`: arithmetic; `p = 2`: alternating differences).
+//! 3. **interleaved** (`p ≥ 2`) — `p` arithmetic sequences, each with its own
+//!    start and step, interleaved term by term.
+//! 4. **op-cycle** — `x[i+1] = op[i mod p](x[i])` with each op one of `+c`
+//!    (any integer), `×c` or `÷d` (floor division), `2 ≤ c, d ≤ 9`
+//!    (`p = 1` with `×c`: geometric). Includes the paper's k-step cycles
+//!    of `+a / −b / ×c`.
+//! 5. **shifted-periodic** — periodic from the second term on (a one-term
+//!    preamble; some of the paper's level-2 rows are of this form).
+//!
+//! So `(1, periodic) < (1, add-cycle) < (1, op-cycle) < (1, shifted) <
+//! (2, periodic) < (2, add-cycle) < (2, op-cycle) < (2, shifted) <
+//! (3, periodic) < (3, add-cycle) < (3, interleaved: 2 sequences) < …`.
+//!
+//! # Well-posedness
+//!
+//! A generated puzzle is emitted only when *every* rule of every class no
+//! more complex than its generating rule that fits the visible terms gives
+//! the same value at the mask (and no such rule leaves the mask free).
+//! [`rules::Masked`] decides this exactly by solving each family from the
+//! visible terms (see its docs), not by sampling parameters; failing draws
+//! are discarded and redrawn.
+//!
+//! # Solver
+//!
+//! [`InductionGenerator::solve`] finds the simplest class whose fitting
+//! rules fix the masked term and answers its completion. When that class
+//! allows several completions (some paper puzzles at levels 4–5: e.g. a step
+//! seen once as `2 → 4` may be `+2` or `×2`) and the task's stored answer is
+//! one of them, the stored answer is returned (the stored answer is a valid
+//! completion under the simplest consistent rules); otherwise the first
+//! completion (additions before ×, before ÷). If the stored answer is no
+//! completion of the simplest class but is the completion of a more complex
+//! determined class, the solver answers its own simplest completion and
+//! `solve --check` reports the mismatch.
+//!
+//! # Answer format
+//!
+//! The integer alone, e.g. `<answer>12</answer>`; see
+//! [`parse::parse_answer`] for what else is tolerated.
+
+pub mod generate;
+pub mod parse;
+pub mod rules;
+
+use std::sync::Arc;
+
+use metaalign_core::seed::Rng;
+use metaalign_core::{
+    register, Ability, ChatMessage, Error, Level, Outcome, Result, Solution, Task, TaskConfig,
+    TaskGenerator, Verdict, Verifier,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::common::{check_format, extract_answer, normalize_response};
+use crate::dataset::PaperRecord;
+
+pub use generate::{LevelSpec, MaskPosition, Shape};
+pub use parse::{parse_answer, parse_puzzle, ParsedSequence};
+pub use rules::{Complexity, Family, Masked, Op, Rule, Status};
+
+/// The registered kind name.
+pub const KIND: &str = "induction";
+
+/// Settings of the `induction` task source. Every field has a default, so
+/// `kind = "induction"` alone is a valid config.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InductionConfig {
+    /// Highest level offered (levels 1–5 follow the paper's data; level L ≥ 6
+    /// uses L-step operation cycles).
+    pub max_level: u32,
+    /// Largest absolute value of any term; draws beyond it are redrawn.
+    pub max_abs_value: i64,
+    /// Where the `?` goes: `"paper"`, `"end"` or `"anywhere"`.
+    pub mask: MaskPosition,
+    /// Attach a programmatic rationale (the rule found) to each task.
+    pub rationale: bool,
+    /// Draws tried per puzzle before giving up with an error.
+    pub max_tries: u32,
+}
+
+impl Default for InductionConfig {
+    fn default() -> Self {
+        Self {
+            max_level: 10,
+            max_abs_value: 1_000_000,
+            mask: MaskPosition::Paper,
+            rationale: true,
+            max_tries: 100_000,
+        }
+    }
+}
+
+#[typetag::serde(name = "induction")]
+impl TaskConfig for InductionConfig {
+    fn build(&self) -> Result<Arc<dyn TaskGenerator>> {
+        Ok(Arc::new(InductionGenerator::new(self.clone())?))
+    }
+}
+
+register! {
+    slot: Task,
+    kind: "induction",
+    description: "Masked-sequence completion with unique answers (arithmetic, geometric, periodic, interleaved, op cycles)",
+    example: "kind = \"induction\"\nmax_level = 10\nmax_abs_value = 1000000\nmask = \"paper\"\nrationale = true\nmax_tries = 100000\n",
+}
+
+/// The induction generator, solver and verifier.
+#[derive(Clone, Debug, Default)]
+pub struct InductionGenerator {
+    config: InductionConfig,
+}
+
+impl InductionGenerator {
+    pub fn new(config: InductionConfig) -> Result<Self> {
+        if config.max_level == 0 || config.max_level > 60 {
+            return Err(Error::config(format!(
+                "induction: max_level must be between 1 and 60 (sequences are at most {} terms), got {}",
+                rules::MAX_TERMS,
+                config.max_level
+            )));
+        }
+        if config.max_abs_value < 100 {
+            return Err(Error::config(format!(
+                "induction: max_abs_value must be at least 100, got {}",
+                config.max_abs_value
+            )));
+        }
+        if config.max_tries == 0 {
+            return Err(Error::config("induction: max_tries must be at least 1"));
+        }
+        Ok(Self { config })
+    }
+
+    pub fn config(&self) -> &InductionConfig {
+        &self.config
+    }
+
+    /// Draws until a well-posed puzzle comes out: the complete sequence, the
+    /// mask position and the generating rule.
+    pub fn draw_puzzle(&self, level: u32, rng: &mut Rng) -> Result<(Vec<i64>, usize, Rule)> {
+        let spec = LevelSpec::for_level(level);
+        for _ in 0..self.config.max_tries {
+            let (rule, n, mask) = generate::draw(&spec, self.config.mask, rng);
+            let Some(terms) = rule.terms(n) else { continue };
+            if terms
+                .iter()
+                .any(|v| v.unsigned_abs() > self.config.max_abs_value as u64)
+            {
+                continue;
+            }
+            let Some(masked) = Masked::new(&terms, mask) else {
+                continue;
+            };
+            if masked.is_unique(rule.complexity(), terms[mask]) {
+                return Ok((terms, mask, rule));
+            }
+        }
+        Err(Error::msg(format!(
+            "induction: no well-posed level-{level} puzzle in {} draws (raise max_tries or max_abs_value)",
+            self.config.max_tries
+        )))
+    }
+
+    /// Builds a task from a complete sequence and its mask position.
+    pub fn task_from_sequence(
+        &self,
+        id: String,
+        level: u32,
+        terms: &[i64],
+        mask: usize,
+        rule: Option<&Rule>,
+    ) -> Result<Task> {
+        let masked = Masked::new(terms, mask).ok_or_else(|| {
+            Error::data(format!(
+                "induction: a sequence needs 3 to {} terms and a mask inside it (got {} terms, mask {mask})",
+                rules::MAX_TERMS,
+                terms.len()
+            ))
+        })?;
+        let answer = terms[mask];
+        let puzzle = puzzle_text(&masked.visible());
+        let rationale = if self.config.rationale {
+            solve_masked(&masked, Some(answer)).ok().map(|s| s.1)
+        } else {
+            None
+        };
+        let mut gt = json!({
+            "answer": answer,
+            "sequence": masked.visible(),
+            "mask_index": mask,
+            "complete_sequence": terms,
+        });
+        if let Some(rule) = rule {
+            gt["rule"] = serde_json::to_value(rule)?;
+            gt["complexity"] = serde_json::to_value(rule.complexity())?;
+        }
+        Ok(Task {
+            id,
+            kind: KIND.into(),
+            ability: Ability::Induction,
+            level: Level(level),
+            prompt: prompt_messages(&puzzle),
+            puzzle,
+            templated: false,
+            answer: answer.to_string(),
+            ground_truth: gt,
+            rationale,
+        })
+    }
+}
+
+impl TaskGenerator for InductionGenerator {
+    fn kind(&self) -> &str {
+        KIND
+    }
+
+    fn ability(&self) -> Ability {
+        Ability::Induction
+    }
+
+    fn levels(&self) -> Vec<Level> {
+        (1..=self.config.max_level).map(Level).collect()
+    }
+
+    fn generate(&self, level: Level, index: u64, rng: &mut Rng) -> Result<Task> {
+        if level.0 == 0 || level.0 > self.config.max_level {
+            return Err(Error::config(format!(
+                "induction: level {} is not offered (levels 1–{})",
+                level.0, self.config.max_level
+            )));
+        }
+        let (terms, mask, rule) = self.draw_puzzle(level.0, rng)?;
+        self.task_from_sequence(
+            format!("{KIND}-L{}-{index}", level.0),
+            level.0,
+            &terms,
+            mask,
+            Some(&rule),
+        )
+    }
+
+    fn verifier(&self) -> Arc<dyn Verifier> {
+        Arc::new(InductionVerifier)
+    }
+
+    fn solve(&self, task: &Task) -> Result<Solution> {
+        let seq = task_sequence(task)?;
+        let masked = Masked::new(&seq.terms, seq.mask).ok_or_else(|| {
+            Error::data(format!(
+                "task {}: the sequence needs 3 to {} terms",
+                task.id,
+                rules::MAX_TERMS
+            ))
+        })?;
+        let (answer, rationale) = solve_masked(&masked, reference_answer(task))
+            .map_err(|e| Error::data(format!("task {}: {e}", task.id)))?;
+        Ok(Solution {
+            answer: answer.to_string(),
+            rationale: Some(rationale),
+        })
+    }
+}
+
+/// The puzzle statement, in the paper's layout (every item quoted, as in
+/// its `puzzle_text`).
+pub fn puzzle_text(visible: &[Option<i64>]) -> String {
+    let items: Vec<String> = visible
+        .iter()
+        .map(|v| match v {
+            Some(x) => format!("'{x}'"),
+            None => "'?'".to_string(),
+        })
+        .collect();
+    let missing_inside = visible.last().is_some_and(|v| v.is_some());
+    format!(
+        "Given the following sequence{},\n[{}]\nWhat is the value at the question mark?",
+        if missing_inside {
+            " with a missing term"
+        } else {
+            ""
+        },
+        items.join(", ")
+    )
+}
+
+const SYSTEM_PROMPT: &str = "You are a careful reasoner. Think the problem through inside \
+<think> </think>, then give only the final answer inside <answer> </answer>, like this: \
+<think> your reasoning </think><answer> your answer </answer>.";
+
+/// Our own prompt: system instructions plus the puzzle with task-specific
+/// instructions.
+pub fn prompt_messages(puzzle: &str) -> Vec<ChatMessage> {
+    vec![
+        ChatMessage::new("system", SYSTEM_PROMPT),
+        ChatMessage::new(
+            "user",
+            format!(
+                "{puzzle}\n\nOne term of this integer sequence is hidden and shown as '?'. \
+All terms follow one rule, for example a constant difference, a constant ratio, a repeating \
+block of values, interleaved arithmetic sequences, or a repeating cycle of steps such as +a, \
+-b, ×c. Work out the rule, then write the hidden integer and nothing else inside the answer \
+tags, e.g. <answer>10</answer>."
+            ),
+        ),
+    ]
+}
+
+/// The stored reference answer of a task (ground truth `answer`, else the
+/// task's answer text).
+pub fn reference_answer(task: &Task) -> Option<i64> {
+    task.ground_truth
+        .get("answer")
+        .and_then(Value::as_i64)
+        .or_else(|| parse_answer(&task.answer).ok())
+}
+
+/// A task's masked sequence: from its ground truth (`sequence` with a null
+/// at the mask), else parsed from the puzzle text.
+pub fn task_sequence(task: &Task) -> Result<ParsedSequence> {
+    if let Some(items) = task.ground_truth.get("sequence").and_then(Value::as_array) {
+        let mut terms = Vec::with_capacity(items.len());
+        let mut mask = None;
+        for (i, v) in items.iter().enumerate() {
+            if v.is_null() {
+                if mask.replace(i).is_some() {
+                    return Err(Error::data(format!(
+                        "task {}: ground truth `sequence` has more than one null (mask)",
+                        task.id
+                    )));
+                }
+                terms.push(0);
+            } else {
+                terms.push(v.as_i64().ok_or_else(|| {
+                    Error::data(format!(
+                        "task {}: ground truth `sequence` item {} is not an integer",
+                        task.id,
+                        i + 1
+                    ))
+                })?);
+            }
+        }
+        let mask = mask.ok_or_else(|| {
+            Error::data(format!(
+                "task {}: ground truth `sequence` has no null (mask)",
+                task.id
+            ))
+        })?;
+        return Ok(ParsedSequence { terms, mask });
+    }
+    parse_puzzle(&task.puzzle).map_err(|e| Error::data(format!("task {}: {e}", task.id)))
+}
+
+/// Solves a masked sequence: the simplest class that fixes the mask; the
+/// `preferred` value when it is one of that class's completions. Returns
+/// the answer and a rationale.
+pub fn solve_masked(masked: &Masked, preferred: Option<i64>) -> Result<(i64, String), String> {
+    let (class, values) = masked
+        .simplest()
+        .ok_or_else(|| "no rule of the declared families fixes the masked term".to_string())?;
+    let value = preferred
+        .filter(|p| values.contains(p))
+        .unwrap_or(values[0]);
+    Ok((value, rationale(masked, class, &values, value)))
+}
+
+fn rationale(masked: &Masked, class: Complexity, values: &[i64], value: i64) -> String {
+    let visible: Vec<String> = masked
+        .visible()
+        .iter()
+        .map(|v| v.map_or("?".to_string(), |x| x.to_string()))
+        .collect();
+    let m = masked.mask();
+    let mut text = format!("The sequence is {}.", visible.join(", "));
+    match masked.explain(class, value) {
+        Some(rule) => {
+            text.push_str(&format!(
+                " The simplest rule that fits the visible terms is {} ({}).",
+                rule.describe(),
+                class
+            ));
+            let terms = masked_terms_with(masked, value);
+            text.push_str(&format!(" {}", derivation(&rule, &terms, m)));
+        }
+        None => text.push_str(&format!(
+            " The simplest rules that fit the visible terms ({class}) give {value} at the question mark."
+        )),
+    }
+    if values.len() > 1 {
+        let others: Vec<String> = values
+            .iter()
+            .filter(|&&v| v != value)
+            .map(|v| v.to_string())
+            .collect();
+        text.push_str(&format!(
+            " (Rules of the same complexity also allow {}.)",
+            others.join(", ")
+        ));
+    }
+    text.push_str(&format!(" So the missing term is {value}."));
+    text
+}
+
+fn masked_terms_with(masked: &Masked, value: i64) -> Vec<i64> {
+    masked
+        .visible()
+        .iter()
+        .map(|v| v.unwrap_or(value))
+        .collect()
+}
+
+/// How the rule yields the masked term.
+fn derivation(rule: &Rule, terms: &[i64], m: usize) -> String {
+    let pos = m + 1;
+    match rule {
+        Rule::Cycle { ops, .. } => {
+            if m > 0 {
+                if let Some(op) = ops[(m - 1) % ops.len()] {
+                    return format!(
+                        "Term {pos} comes from term {m} ({}) by the step {op}: {} {} = {}.",
+                        terms[m - 1],
+                        terms[m - 1],
+                        op_symbol(op),
+                        terms[m]
+                    );
+                }
+            }
+            match ops[m % ops.len()] {
+                Some(op) => format!(
+                    "Term {} ({}) comes from term {pos} by the step {op}, so term {pos} is {}.",
+                    pos + 1,
+                    terms.get(m + 1).copied().unwrap_or_default(),
+                    terms[m]
+                ),
+                None => format!("Term {pos} is {}.", terms[m]),
+            }
+        }
+        Rule::Periodic { offset, block, .. } => {
+            let p = block.len();
+            format!(
+                "Term {pos} is at position {} of the repeating block, so it is {}.",
+                (m - (*offset).min(m)) % p + 1,
+                terms[m]
+            )
+        }
+        Rule::Interleaved { starts, steps } => {
+            let k = starts.len();
+            let r = m % k;
+            let q = m / k;
+            format!(
+                "Term {pos} is item {} of sequence {}: {} + {q}×({}) = {}.",
+                q + 1,
+                r + 1,
+                starts[r],
+                steps[r],
+                terms[m]
+            )
+        }
+    }
+}
+
+fn op_symbol(op: Op) -> String {
+    match op {
+        Op::Add(c) if c < 0 => format!("- {}", c.unsigned_abs()),
+        Op::Add(c) => format!("+ {c}"),
+        Op::Mul(c) => format!("× {c}"),
+        Op::Div(d) => format!("÷ {d}"),
+    }
+}
+
+/// Checks `<answer>` integers against the stored answer.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InductionVerifier;
+
+impl Verifier for InductionVerifier {
+    fn verify(&self, task: &Task, response: &str) -> Verdict {
+        let full = normalize_response(task, response);
+        let format = check_format(&full);
+        let format_ok = format.ok;
+        let format_note = format
+            .reason
+            .map(|r| format!(" (format: {r})"))
+            .unwrap_or_default();
+        let Some(text) = extract_answer(&full) else {
+            return Verdict {
+                format_ok,
+                outcome: Outcome::Unparseable,
+                parsed: None,
+                details: format!("no <answer>…</answer> in the response{format_note}"),
+            };
+        };
+        let value = match parse_answer(text) {
+            Ok(v) => v,
+            Err(e) => {
+                return Verdict {
+                    format_ok,
+                    outcome: Outcome::Unparseable,
+                    parsed: None,
+                    details: format!("{e}{format_note}"),
+                }
+            }
+        };
+        let (outcome, details) = match reference_answer(task) {
+            Some(expected) if expected == value => {
+                (Outcome::Correct, format!("{value} is correct"))
+            }
+            Some(expected) => (
+                Outcome::Wrong,
+                format!("answered {value}, expected {expected}"),
+            ),
+            None => (
+                Outcome::Wrong,
+                format!(
+                    "task {} has no integer reference answer to compare {value} with",
+                    task.id
+                ),
+            ),
+        };
+        Verdict {
+            format_ok,
+            outcome,
+            parsed: Some(value.to_string()),
+            details: format!("{details}{format_note}"),
+        }
+    }
+}
+
+/// Imports one row of the paper's Induction data, keeping its prompt text
+/// (already templated). The sequence comes from `puzzle_text`, the answer
+/// from `solution_text` (or `reward_model.ground_truth.solution_text_format`);
+/// `complete_sequence`, when present, must agree with both.
+pub fn from_paper(record: &PaperRecord) -> Result<Task> {
+    let where_ = format!(
+        "paper induction row {} (level {})",
+        record.row, record.level
+    );
+    let puzzle = record
+        .puzzle_text
+        .clone()
+        .ok_or_else(|| Error::data(format!("{where_}: no puzzle_text")))?;
+    let seq = parse_puzzle(&puzzle).map_err(|e| Error::data(format!("{where_}: {e}")))?;
+    let answer_text = record
+        .solution_text
+        .clone()
+        .or_else(|| {
+            record
+                .ground_truth
+                .get("solution_text_format")
+                .map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+        })
+        .ok_or_else(|| Error::data(format!("{where_}: no solution_text")))?;
+    let answer = parse_answer(&answer_text)
+        .map_err(|e| Error::data(format!("{where_}: solution_text: {e}")))?;
+    let mut complete = seq.terms.clone();
+    complete[seq.mask] = answer;
+    if let Some(stored) = record.extra.get("complete_sequence") {
+        let stored: Option<Vec<i64>> = stored
+            .as_array()
+            .and_then(|a| a.iter().map(Value::as_i64).collect());
+        match stored {
+            Some(s) if s == complete => {}
+            Some(s) => {
+                return Err(Error::data(format!(
+                    "{where_}: complete_sequence {s:?} disagrees with the puzzle and answer {complete:?}"
+                )))
+            }
+            None => {
+                return Err(Error::data(format!(
+                    "{where_}: complete_sequence is not a list of integers"
+                )))
+            }
+        }
+    }
+    if record.prompt.is_empty() {
+        return Err(Error::data(format!("{where_}: empty prompt")));
+    }
+    let masked = Masked::new(&complete, seq.mask).ok_or_else(|| {
+        Error::data(format!(
+            "{where_}: the sequence needs 3 to {} terms",
+            rules::MAX_TERMS
+        ))
+    })?;
+    let rationale = solve_masked(&masked, Some(answer))
+        .ok()
+        .filter(|(v, _)| *v == answer)
+        .map(|(_, r)| r);
+    Ok(Task {
+        id: format!("{KIND}-L{}-{}", record.level, record.row),
+        kind: KIND.into(),
+        ability: Ability::Induction,
+        level: Level(record.level),
+        puzzle,
+        prompt: record.prompt.clone(),
+        templated: true,
+        answer: answer.to_string(),
+        ground_truth: json!({
+            "answer": answer,
+            "sequence": masked.visible(),
+            "mask_index": seq.mask,
+            "complete_sequence": complete,
+            "solution_text_format": answer_text.trim(),
+        }),
+        rationale,
+    })
+}
+
+#[cfg(test)]
+mod tests;
