@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use crate::error::Result;
 use crate::pipeline::{CancelFlag, MetricsSink};
 use crate::reward::RewardScheme;
-use crate::task::TaskGenerator;
+use crate::task::{Level, TaskGenerator};
 
 /// Everything a trainer needs for one run.
 pub struct TrainInputs {
@@ -17,6 +17,9 @@ pub struct TrainInputs {
     pub start: PathBuf,
     /// Task sources by name, in curriculum order of their use.
     pub tasks: BTreeMap<String, Arc<dyn TaskGenerator>>,
+    /// Curriculum levels, trained in this order; empty means the lowest
+    /// level of each source.
+    pub levels: Vec<Level>,
     /// Reward scheme for RL (ignored by SFT).
     pub reward: Arc<dyn RewardScheme>,
     /// Where checkpoints, trainer state and plots go. A trainer finding its

@@ -111,7 +111,7 @@ impl AggScale {
     }
 
     /// Sums two disjoint parts (micro-batches) of one mini-batch.
-    pub fn add(self, other: AggScale) -> Self {
+    pub fn combine(self, other: AggScale) -> Self {
         Self {
             tokens: self.tokens + other.tokens,
             nonempty: self.nonempty + other.nonempty,
@@ -288,7 +288,7 @@ mod tests {
         let s = AggScale::of(&mask, 3.0);
         assert_eq!(
             s,
-            AggScale::of(&mask[..1], 3.0).add(AggScale::of(&mask[1..], 3.0))
+            AggScale::of(&mask[..1], 3.0).combine(AggScale::of(&mask[1..], 3.0))
         );
         for mode in [
             LossAgg::TokenMean,

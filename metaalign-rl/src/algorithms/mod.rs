@@ -9,6 +9,7 @@
 pub mod advantage;
 pub mod kl;
 pub mod loss;
+pub mod tensor;
 
 pub use advantage::{
     broadcast, grpo, masked_whiten, reinforce_pp, rloo, GroupNormOptions, ReinforcePpOptions,
