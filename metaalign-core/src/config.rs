@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use crate::error::{Error, Result};
 use crate::merge::Merger;
 use crate::pipeline::{InputRef, OutputDecl, StageContext, StageOutputs, ValidateContext};
+use crate::registry::{Registration, Slot};
 use crate::reward::RewardScheme;
 use crate::task::TaskGenerator;
 use crate::trainer::Trainer;
@@ -74,6 +75,14 @@ pub trait StageConfig: Debug + Send + Sync {
     /// The artifacts this stage produces.
     fn outputs(&self) -> Vec<OutputDecl>;
 
+    /// Names of the task sources (`[tasks.NAME]`) this stage uses. The
+    /// runner checks they are declared before anything runs, and a stage's
+    /// completion key covers only these sources' configs (all of them when
+    /// this is empty).
+    fn task_sources(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Static checks before anything runs (task names exist, parameters in
     /// range). Returns warnings; errors stop the run.
     fn validate(&self, _ctx: &ValidateContext) -> Result<Vec<String>> {
@@ -85,11 +94,92 @@ pub trait StageConfig: Debug + Send + Sync {
     async fn run(&self, ctx: StageContext) -> Result<StageOutputs>;
 }
 
-/// Parses TOML into `T`, turning the parser's error into one that names the
-/// problem, the line and the column, prefixed by `origin` (a file name).
+/// Parses TOML into `T`, with errors that name the problem, the key, the
+/// line and the column, prefixed by `origin` (a file name). Works through
+/// typetag trait objects (`Box<dyn RewardConfig>` ...), where `toml::from_str`
+/// loses positions, and lists the known kinds for an unknown `kind`.
 pub fn from_toml_str<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
-    toml::from_str(text)
-        .map_err(|e| Error::config(crate::pipeline::describe_toml_error(text, origin, &e)))
+    let doc = toml::de::DeTable::parse(text)
+        .map_err(|e| Error::config(crate::pipeline::describe_toml_error(text, origin, &e)))?;
+    crate::pipeline::de::from_table(&doc).map_err(|(message, loc)| {
+        Error::config(crate::pipeline::de::locate(text, origin, &message, &loc))
+    })
+}
+
+/// Deserializes `$text` into the trait object of `$slot` and applies `$f`
+/// to it (a `&T` where `T: ?Sized + Serialize`).
+macro_rules! with_slot_object {
+    ($slot:expr, $text:expr, $origin:expr, $f:ident) => {
+        match $slot {
+            Slot::Task => $f(
+                &*from_toml_str::<Box<dyn TaskConfig>>($text, $origin)?,
+                $origin,
+            ),
+            Slot::Reward => $f(
+                &*from_toml_str::<Box<dyn RewardConfig>>($text, $origin)?,
+                $origin,
+            ),
+            Slot::Policy => $f(
+                &*from_toml_str::<Box<dyn PolicyConfig>>($text, $origin)?,
+                $origin,
+            ),
+            Slot::Trainer => $f(
+                &*from_toml_str::<Box<dyn TrainerConfig>>($text, $origin)?,
+                $origin,
+            ),
+            Slot::Merge => $f(
+                &*from_toml_str::<Box<dyn MergeConfig>>($text, $origin)?,
+                $origin,
+            ),
+            Slot::Stage => $f(
+                &*from_toml_str::<Box<dyn StageConfig>>($text, $origin)?,
+                $origin,
+            ),
+        }
+    };
+}
+
+/// Parses a config table of `slot` into its trait object and returns the
+/// object serialized as JSON (for comparisons and hashing).
+pub fn parse_slot_toml(slot: Slot, text: &str, origin: &str) -> Result<serde_json::Value> {
+    fn go<T: ?Sized + serde::Serialize>(value: &T, _origin: &str) -> Result<serde_json::Value> {
+        Ok(serde_json::to_value(value)?)
+    }
+    with_slot_object!(slot, text, origin, go)
+}
+
+/// Parses a config table of `slot` and writes it back as TOML.
+pub fn reserialize_slot_toml(slot: Slot, text: &str, origin: &str) -> Result<String> {
+    fn go<T: ?Sized + serde::Serialize>(value: &T, origin: &str) -> Result<String> {
+        toml::to_string(value)
+            .map_err(|e| Error::config(format!("{origin}: cannot write the config as TOML: {e}")))
+    }
+    with_slot_object!(slot, text, origin, go)
+}
+
+/// Checks that a registration's example config parses into its slot's
+/// trait object, with the registered kind, and survives a TOML round trip
+/// (parse -> write -> parse gives the same value).
+pub fn check_example(reg: &Registration) -> Result<()> {
+    let origin = format!(
+        "example of {} kind `{}` ({})",
+        reg.slot, reg.kind, reg.origin
+    );
+    let first = parse_slot_toml(reg.slot, reg.example, &origin)?;
+    let kind = first.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+    if kind != reg.kind {
+        return Err(Error::Registry(format!(
+            "{origin}: parses as kind `{kind}`; the typetag name and the registered kind must agree"
+        )));
+    }
+    let written = reserialize_slot_toml(reg.slot, reg.example, &origin)?;
+    let second = parse_slot_toml(reg.slot, &written, &format!("{origin}, written back"))?;
+    if first != second {
+        return Err(Error::Registry(format!(
+            "{origin}: changes in a TOML round trip:\n  first:  {first}\n  second: {second}\n  written TOML:\n{written}"
+        )));
+    }
+    Ok(())
 }
 
 /// Builds the task source of a registered kind with its default settings.

@@ -1,7 +1,20 @@
 //! The declarative pipeline: run settings, a policy, task sources and an
 //! ordered list of stages, executed into a run directory.
 //!
-//! This module holds the types stages exchange with the runner.
+//! - [`Pipeline`] ([`file`]): reading a pipeline TOML file with precise
+//!   errors (file, line, column, key; known kinds for an unknown `kind`);
+//! - [`Plan`] ([`plan`]): checking stages fit together and describing a run;
+//! - [`run`] ([`runner`]): executing it into `<out_dir>/<run name>/`;
+//! - the types stages exchange with the runner (below).
+
+pub mod de;
+pub mod file;
+pub mod plan;
+pub mod runner;
+
+pub use file::{paths, resolve_config_path, Pipeline, StageEntry};
+pub use plan::{Plan, PlannedStage, POLICY_REF};
+pub use runner::{dry_run, run, RunOptions, RunSummary, StageRecord, StageStatus};
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
