@@ -329,9 +329,9 @@ mod tests {
             task("t3", false, &[]),
         ];
         let solved = oracle(&[("a", &a), ("b", &b), ("c", &c)]).unwrap();
-        assert_eq!(solved["t1"], true);
-        assert_eq!(solved["t2"], true);
-        assert_eq!(solved["t3"], false);
+        assert!(solved["t1"]);
+        assert!(solved["t2"]);
+        assert!(!solved["t3"]);
         let acc = oracle_accuracy(&[("a", &a), ("b", &b), ("c", &c)]).unwrap();
         assert!((acc - 2.0 / 3.0).abs() < 1e-12);
         // the oracle is at least as good as its best member

@@ -15,3 +15,8 @@ pub mod report;
 pub use heldout::{heldout_tasks, split_seed, Split};
 pub use metrics::{Metrics, SampleResult, TaskResult};
 pub use report::{EvalSettings, Report, ReportRow, TableSpec, ORACLE};
+pub mod run;
+pub mod stage;
+
+pub use run::{build_sets, evaluate_policy, EvalOptions, EvalSet};
+pub use stage::EvaluateStage;
