@@ -21,7 +21,7 @@ pub mod verdict;
 
 pub use config::{MergeConfig, PolicyConfig, RewardConfig, StageConfig, TaskConfig, TrainerConfig};
 pub use error::{Error, Result};
-pub use merge::{MergeInputs, MergeSummary, Merger};
+pub use merge::{MergeInputs, MergeModel, MergeOptions, MergeSummary, Merger};
 pub use policy::{Generation, Policy, SamplingParams};
 pub use registry::{Registration, Slot};
 pub use reward::RewardScheme;

@@ -1,4 +1,31 @@
-//! metaalign-merge.
+//! metaalign-merge: merge strategies over streamed safetensors,
+//! mergekit-compatible.
+//!
+//! - [`methods`]: the built-in strategies (`linear`, `task_arithmetic`,
+//!   `ties`, `dare_linear`, `dare_ties`, `breadcrumbs`, `breadcrumbs_ties`,
+//!   `slerp`, `model_stock`), each a registered `Merge` kind.
+//! - [`method::TensorMerge`]: the per-tensor contract a plugin implements to
+//!   add a strategy while reusing the engine.
+//! - [`engine`]: validation, streaming, parallelism, sharded output, atomic rename.
+//! - [`spec`]: the standalone TOML file and the pipeline stage `merge`.
+//! - [`mergekit`]: import of mergekit YAML configs.
+
+pub mod checkpoint;
+pub mod dtype;
+pub mod engine;
+pub mod mergekit;
+pub mod method;
+pub mod methods;
+pub mod params;
+pub mod spec;
+pub mod writer;
+
+pub use checkpoint::Checkpoint;
+pub use dtype::FloatDType;
+pub use engine::{peak_rss_bytes, run_merge, MergePlan, PlanModel};
+pub use method::{BaseUse, MethodMerger, ModelParams, TensorContext, TensorMerge};
+pub use params::{FilteredValue, LayerPosition, ParamValue};
+pub use spec::{MergeSpec, MergeStageConfig};
 
 /// Referenced by the facade so the linker keeps this crate's registrations.
 pub fn link() {}
