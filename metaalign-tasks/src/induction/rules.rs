@@ -495,10 +495,11 @@ impl Masked {
         }
     }
 
-    /// True when every rule of complexity ≤ `max` that fits the visible
-    /// terms fixes the masked term to `answer`.
-    pub fn is_unique(&self, max: Complexity, answer: i64) -> bool {
+    /// True when every rule of size ≤ `max_size` (any family) that fits
+    /// the visible terms fixes the masked term to `answer`.
+    pub fn is_unique(&self, max_size: usize, answer: i64) -> bool {
         let mut buf = Vec::with_capacity(8);
+        let max = Complexity::new(max_size, Family::ShiftedPeriodic);
         Complexity::up_to(max).all(|c| match self.completions(c, &mut buf) {
             Status::Inconsistent => true,
             Status::Determined => buf.iter().all(|&v| v == answer),
@@ -506,18 +507,29 @@ impl Masked {
         })
     }
 
-    /// The simplest complexity whose rules fix the masked term, with their
-    /// completions (in the order: additions before ×, before ÷). Classes
-    /// that leave the term free are skipped.
-    pub fn simplest(&self) -> Option<(Complexity, Vec<i64>)> {
+    /// The completions at the smallest size where some class fixes the
+    /// masked term: each distinct value with the simplest class giving it,
+    /// in complexity order (within a class: additions before ×, before ÷).
+    /// Classes that leave the term free are skipped.
+    pub fn simplest(&self) -> Option<Vec<(i64, Complexity)>> {
         let mut buf = Vec::with_capacity(8);
         let max = Complexity::new(self.max_period(), Family::ShiftedPeriodic);
+        let mut out: Vec<(i64, Complexity)> = Vec::new();
         for c in Complexity::up_to(max) {
+            if let Some((_, first)) = out.first() {
+                if c.size > first.size {
+                    break;
+                }
+            }
             if self.completions(c, &mut buf) == Status::Determined {
-                return Some((c, buf));
+                for &v in &buf {
+                    if !out.iter().any(|(x, _)| *x == v) {
+                        out.push((v, c));
+                    }
+                }
             }
         }
-        None
+        (!out.is_empty()).then_some(out)
     }
 
     /// Every completion given by some class that fixes the masked term, up
@@ -906,13 +918,16 @@ mod tests {
     #[test]
     fn uniqueness_and_simplest() {
         let m = Masked::new(&[2, 4, 6, 8, 0], 4).unwrap();
-        assert!(m.is_unique(AR, 10));
-        assert!(!m.is_unique(AR, 11));
-        assert_eq!(m.simplest(), Some((AR, vec![10])));
-        // 2, 4, ? : arithmetic says 6 and geometric 8, so it is not unique at (1, op-cycle).
+        assert!(m.is_unique(1, 10));
+        assert!(!m.is_unique(1, 11));
+        assert_eq!(m.simplest(), Some(vec![(10, AR)]));
+        // 2, 4, ? : arithmetic says 6, geometric 8, "constant after the
+        // first term" 4: not unique at size 1.
         let m = Masked::new(&[2, 4, 0], 2).unwrap();
-        assert!(m.is_unique(AR, 6));
-        assert!(!m.is_unique(GEO, 8));
+        assert!(!m.is_unique(1, 6));
+        assert!(!m.is_unique(1, 8));
+        let shifted = Complexity::new(1, Family::ShiftedPeriodic);
+        assert_eq!(m.simplest(), Some(vec![(6, AR), (8, GEO), (4, shifted)]));
     }
 
     #[test]
@@ -929,8 +944,8 @@ mod tests {
     #[test]
     fn explain_reproduces() {
         let m = Masked::new(&[3, 4, 16, 48, 49, 196, 588, 589, 0], 8).unwrap();
-        let (c, v) = m.simplest().unwrap();
-        let rule = m.explain(c, v[0]).unwrap();
+        let (v, c) = m.simplest().unwrap()[0];
+        let rule = m.explain(c, v).unwrap();
         assert_eq!(rule.complexity(), c);
         assert_eq!(
             rule.terms(9).unwrap(),
