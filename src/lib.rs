@@ -24,4 +24,5 @@ pub fn link_builtins() {
     metaalign_rl::link();
     metaalign_merge::link();
     metaalign_domain_arithmetic::link();
+    metaalign_merge_median::link();
 }
