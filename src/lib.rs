@@ -23,6 +23,7 @@ pub fn link_builtins() {
     metaalign_tasks::link();
     metaalign_rl::link();
     metaalign_merge::link();
+    metaalign_plugin_reward_length::link();
     metaalign_domain_arithmetic::link();
     metaalign_merge_median::link();
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod list;
+pub mod run;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -26,12 +27,15 @@ pub struct Cli {
 pub enum Command {
     /// List every registered kind, grouped by slot (plugins included).
     List(list::ListArgs),
+    /// Run a pipeline file (or check it and print its plan with --dry-run).
+    Run(run::RunArgs),
 }
 
 impl Cli {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         match self.command {
             Command::List(args) => list::run(args),
+            Command::Run(args) => run::run(args),
         }
     }
 }
