@@ -8,6 +8,7 @@ pub mod optim;
 pub mod policy;
 pub mod sampling;
 pub mod tokenizer;
+pub mod trainer;
 
 pub use policy::{QwenPolicy, ScoreOptions, Scored};
 

@@ -1,0 +1,257 @@
+//! Real trainer runs on a tiny fresh model and real generated puzzles:
+//! RL and SFT steps run end to end, and a run killed and resumed gives the
+//! same metrics, step for step, as an uninterrupted one (CPU, fixed seed).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use metaalign_core::pipeline::{CancelFlag, MetricsSink};
+use metaalign_core::{Level, Policy, RewardScheme, TrainInputs, TrainerConfig, Verdict};
+use metaalign_rl::policy::FreshPolicyConfig;
+use metaalign_rl::trainer::{Layout, ReinforcePpConfig, RlSettings};
+
+fn fresh_model(dir: &Path) -> std::path::PathBuf {
+    let cfg = FreshPolicyConfig {
+        preset: Some("tiny".into()),
+        ..FreshPolicyConfig::default()
+    };
+    let out = dir.join("start");
+    cfg.build(11, "cpu").unwrap().save(&out).unwrap();
+    out
+}
+
+fn inputs(
+    start: &Path,
+    out: &Path,
+    reward: Arc<dyn RewardScheme>,
+    cancel: CancelFlag,
+) -> TrainInputs {
+    metaalign_tasks::link();
+    let mut tasks = BTreeMap::new();
+    tasks.insert(
+        "induction".to_string(),
+        metaalign_core::config::default_task_source("induction").unwrap(),
+    );
+    TrainInputs {
+        start: start.to_path_buf(),
+        tasks,
+        levels: vec![Level(1)],
+        reward,
+        out_dir: out.to_path_buf(),
+        seed: 5,
+        device: "cpu".into(),
+        metrics: MetricsSink::discard(),
+        cancel,
+    }
+}
+
+fn paper() -> Arc<dyn RewardScheme> {
+    Arc::new(metaalign_tasks::PaperReward::default())
+}
+
+/// Cancels the run once it has scored `after` responses (the end of a step).
+struct CancelAfter {
+    inner: Arc<dyn RewardScheme>,
+    seen: AtomicUsize,
+    after: usize,
+    cancel: CancelFlag,
+}
+
+impl RewardScheme for CancelAfter {
+    fn name(&self) -> &str {
+        "cancel-after"
+    }
+    fn reward(&self, verdict: &Verdict, response: &str) -> f64 {
+        if self.seen.fetch_add(1, Ordering::SeqCst) + 1 >= self.after {
+            self.cancel.cancel();
+        }
+        self.inner.reward(verdict, response)
+    }
+}
+
+fn small_rl() -> RlSettings {
+    let mut s = RlSettings {
+        prompts_per_step: 2,
+        samples_per_prompt: 2,
+        max_new_tokens: 12,
+        ..RlSettings::default()
+    };
+    s.steps_per_level = 4;
+    s.checkpoint_every = 2;
+    s.micro_batch_size = 2;
+    s.learning_rate = Some(1e-3);
+    s
+}
+
+/// Step records without wall-clock fields.
+fn deterministic(records: Vec<serde_json::Value>) -> Vec<serde_json::Value> {
+    records
+        .into_iter()
+        .map(|mut r| {
+            let m = r.as_object_mut().unwrap();
+            m.retain(|k, _| !k.ends_with("_s") && !k.ends_with("per_s"));
+            r
+        })
+        .collect()
+}
+
+fn run(
+    cfg: &dyn TrainerConfig,
+    inputs: TrainInputs,
+) -> metaalign_core::Result<metaalign_core::trainer::TrainOutput> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let trainer = cfg.build()?;
+    rt.block_on(trainer.train(inputs))
+}
+
+#[test]
+fn reinforce_pp_killed_and_resumed_equals_uninterrupted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let start = fresh_model(tmp.path());
+    let cfg = ReinforcePpConfig(small_rl());
+
+    let a = tmp.path().join("a");
+    let out = run(&cfg, inputs(&start, &a, paper(), CancelFlag::default())).unwrap();
+    assert_eq!(out.steps, 4);
+    assert!(out.checkpoint.join("config.json").is_file());
+    let want = deterministic(Layout::new(&a).read_steps().unwrap());
+    assert_eq!(want.len(), 4);
+    for r in &want {
+        for key in [
+            "reward",
+            "accuracy",
+            "format_ok",
+            "response_length",
+            "kl",
+            "entropy",
+            "clip_frac",
+            "grad_norm",
+            "lr",
+            "level",
+        ] {
+            assert!(
+                r.get(key).is_some_and(|v| v.is_number()),
+                "missing {key} in {r}"
+            );
+        }
+    }
+
+    // Interrupted after step 3 (the trainer saves step 3 on the way out);
+    // then the newest checkpoint is deleted, as if the process had been
+    // killed before writing it, so the resume re-does step 3 from step 2.
+    let b = tmp.path().join("b");
+    let cancel = CancelFlag::default();
+    let reward = Arc::new(CancelAfter {
+        inner: paper(),
+        seen: AtomicUsize::new(0),
+        after: 3 * 4,
+        cancel: cancel.clone(),
+    });
+    let err = run(&cfg, inputs(&start, &b, reward, cancel)).unwrap_err();
+    assert!(matches!(err, metaalign_core::Error::Interrupted), "{err}");
+    let layout = Layout::new(&b);
+    let steps: Vec<u64> = layout
+        .list_checkpoints()
+        .unwrap()
+        .iter()
+        .map(|c| c.0)
+        .collect();
+    assert_eq!(steps, vec![2, 3]);
+    std::fs::remove_dir_all(layout.checkpoint(3)).unwrap();
+    let out = run(&cfg, inputs(&start, &b, paper(), CancelFlag::default())).unwrap();
+    assert_eq!(out.steps, 4);
+    let got = deterministic(layout.read_steps().unwrap());
+    assert_eq!(
+        got, want,
+        "resumed metrics differ from the uninterrupted run"
+    );
+
+    // Same final weights.
+    let wa = std::fs::read(a.join("model/model.safetensors")).unwrap();
+    let wb = std::fs::read(b.join("model/model.safetensors")).unwrap();
+    assert!(wa == wb, "final weights differ");
+
+    // A finished run is not redone.
+    let again = run(&cfg, inputs(&start, &b, paper(), CancelFlag::default())).unwrap();
+    assert_eq!(again.steps, 4);
+}
+
+#[test]
+fn grpo_with_several_updates_and_sft_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let start = fresh_model(tmp.path());
+    // GRPO with old-policy log-probs (2 epochs × 2 mini-batches), dual clip,
+    // Dr.GRPO aggregation and KL in the reward.
+    let toml_cfg = r#"
+        kind = "grpo"
+        prompts_per_step = 2
+        samples_per_prompt = 2
+        max_new_tokens = 8
+        ppo_epochs = 2
+        mini_batches = 2
+        dual_clip = 3.0
+        loss_agg = "seq-mean-token-sum-norm"
+        kl_placement = "reward"
+        kl_estimator = "k1"
+        steps_per_level = 2
+        learning_rate = 0.001
+    "#;
+    let cfg: Box<dyn TrainerConfig> = toml::from_str(toml_cfg).unwrap();
+    let out = run(
+        cfg.as_ref(),
+        inputs(
+            &start,
+            &tmp.path().join("g"),
+            paper(),
+            CancelFlag::default(),
+        ),
+    )
+    .unwrap();
+    assert_eq!(out.steps, 2);
+    let recs = Layout::new(&tmp.path().join("g")).read_steps().unwrap();
+    assert_eq!(recs[0]["updates"], 4);
+
+    // SFT: the loss on teacher-forced targets falls within a few steps.
+    let sft: Box<dyn TrainerConfig> = toml::from_str(
+        "kind = \"sft\"\nbatch_size = 4\nsteps_per_level = 6\nlearning_rate = 0.003\nmax_rationale_chars = 40\ncheckpoint_every = 0\n",
+    )
+    .unwrap();
+    let sdir = tmp.path().join("s");
+    let out = run(
+        sft.as_ref(),
+        inputs(&start, &sdir, paper(), CancelFlag::default()),
+    )
+    .unwrap();
+    assert_eq!(out.steps, 6);
+    let recs = Layout::new(&sdir).read_steps().unwrap();
+    let first = recs[0]["loss"].as_f64().unwrap();
+    let last = recs[5]["loss"].as_f64().unwrap();
+    assert!(last < first, "sft loss did not fall: {first} -> {last}");
+}
+
+#[test]
+fn bad_configs_are_refused_with_the_option_named() {
+    let err = toml::from_str::<Box<dyn TrainerConfig>>("kind = \"grpo\"\nwhiten = \"bessel\"\n")
+        .unwrap()
+        .build()
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("whiten"), "{err}");
+    let err =
+        toml::from_str::<Box<dyn TrainerConfig>>("kind = \"reinforce_pp\"\nlearnin_rate = 1.0\n")
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("learnin_rate"), "{err}");
+    let err = toml::from_str::<Box<dyn TrainerConfig>>("kind = \"rloo\"\nsamples_per_prompt = 1\n")
+        .unwrap()
+        .build()
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("samples_per_prompt"), "{err}");
+}
