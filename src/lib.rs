@@ -12,6 +12,8 @@ pub use metaalign_merge as merge;
 pub use metaalign_rl as rl;
 pub use metaalign_tasks as tasks;
 
+pub mod stages;
+
 pub use metaalign_core::{
     Ability, Error, Level, Merger, Outcome, Policy, Result, RewardScheme, Task, TaskGenerator,
     Trainer, Verdict, Verifier,
