@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod list;
+pub mod merge;
 pub mod run;
 
 #[derive(Debug, Parser)]
@@ -27,6 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// List every registered kind, grouped by slot (plugins included).
     List(list::ListArgs),
+    /// Merge checkpoints (TOML merge file or mergekit YAML), streamed tensor by tensor.
+    Merge(merge::MergeArgs),
     /// Run a pipeline file (or check it and print its plan with --dry-run).
     Run(run::RunArgs),
 }
@@ -35,6 +38,7 @@ impl Cli {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         match self.command {
             Command::List(args) => list::run(args),
+            Command::Merge(args) => merge::run(args),
             Command::Run(args) => run::run(args),
         }
     }
