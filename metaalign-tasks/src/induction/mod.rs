@@ -205,7 +205,7 @@ impl InductionGenerator {
         let puzzle = puzzle_text(&masked.visible());
         let rationale = if self.config.rationale {
             let size = rule.map(|r| r.complexity().size);
-            solve_masked(&masked, Some(answer), size)
+            solve_masked(&masked, Some(answer), size, rule)
                 .ok()
                 .filter(|s| s.value == answer)
                 .map(|s| s.rationale)
@@ -285,7 +285,11 @@ impl TaskGenerator for InductionGenerator {
             .pointer("/complexity/size")
             .and_then(Value::as_u64)
             .map(|s| s as usize);
-        let solved = solve_masked(&masked, reference_answer(task), max_size)
+        let hint: Option<Rule> = task
+            .ground_truth
+            .get("rule")
+            .and_then(|r| serde_json::from_value(r.clone()).ok());
+        let solved = solve_masked(&masked, reference_answer(task), max_size, hint.as_ref())
             .map_err(|e| Error::data(format!("task {}: {e}", task.id)))?;
         Ok(Solution {
             answer: solved.value.to_string(),
@@ -415,10 +419,15 @@ pub struct Solved {
 /// answer is returned when it is a completion of the simplest size or, failing
 /// that, of some more complex class up to `max_size` (all sizes when
 /// `None`) — the policy for puzzles the declared families find ambiguous.
+///
+/// `hint`, when given (a generated task's own rule), is used in the rationale
+/// if it reproduces the sequence with the chosen value at a size no larger
+/// than the class found.
 pub fn solve_masked(
     masked: &Masked,
     preferred: Option<i64>,
     max_size: Option<usize>,
+    hint: Option<&Rule>,
 ) -> Result<Solved, String> {
     let simplest = masked
         .simplest()
@@ -443,7 +452,16 @@ pub fn solve_masked(
             agreement = Agreement::MoreComplex;
         }
     }
-    let rationale = rationale(masked, class, &simplest, value, agreement);
+    let completed = masked_terms_with(masked, value);
+    let explained = hint
+        .filter(|r| {
+            r.complexity().size <= class.size
+                && r.terms(completed.len()).as_deref() == Some(&completed[..])
+        })
+        .cloned()
+        .map(|r| (r.complexity(), r))
+        .or_else(|| masked.explain(class, value).map(|r| (class, r)));
+    let rationale = rationale(masked, class, explained, &simplest, value, agreement);
     Ok(Solved {
         value,
         class,
@@ -456,6 +474,7 @@ pub fn solve_masked(
 fn rationale(
     masked: &Masked,
     class: Complexity,
+    explained: Option<(Complexity, Rule)>,
     simplest: &[(i64, Complexity)],
     value: i64,
     agreement: Agreement,
@@ -472,8 +491,8 @@ fn rationale(
     } else {
         "The simplest rule that fits the visible terms"
     };
-    match masked.explain(class, value) {
-        Some(rule) => {
+    match explained {
+        Some((class, rule)) => {
             text.push_str(&format!(" {lead} is {} ({class}).", rule.describe()));
             let terms = masked_terms_with(masked, value);
             text.push_str(&format!(" {}", derivation(&rule, &terms, m)));
@@ -681,7 +700,7 @@ pub fn from_paper(record: &PaperRecord) -> Result<Task> {
             rules::MAX_TERMS
         ))
     })?;
-    let rationale = solve_masked(&masked, Some(answer), None)
+    let rationale = solve_masked(&masked, Some(answer), None, None)
         .ok()
         .filter(|s| s.value == answer)
         .map(|s| s.rationale);

@@ -745,7 +745,18 @@ impl Masked {
                     start: terms[0],
                     ops: slots
                         .iter()
-                        .map(|s| if s.seen { s.ops().next() } else { None })
+                        .map(|s| {
+                            // The op with the smallest parameter reads best
+                            // (8 → 32 is ×4 rather than +24); ties go to +.
+                            if s.seen {
+                                s.ops().min_by_key(|op| match *op {
+                                    Op::Add(c) => c.unsigned_abs(),
+                                    Op::Mul(c) | Op::Div(c) => c.unsigned_abs(),
+                                })
+                            } else {
+                                None
+                            }
+                        })
                         .collect(),
                 }
             }

@@ -53,7 +53,7 @@ fn generated_tasks_are_well_posed_at_every_level() {
             assert!(masked.is_unique(rule.complexity().size, answer));
             // The solver finds the answer without being told it, and it is
             // the only completion of the simplest size.
-            let solved = solve_masked(&masked, None, None).unwrap();
+            let solved = solve_masked(&masked, None, None, None).unwrap();
             assert_eq!(solved.value, answer, "{} rule {:?}", t.puzzle, rule);
             assert_eq!(solved.simplest.len(), 1);
             assert!(solved.class.size <= rule.complexity().size);
