@@ -35,7 +35,19 @@ pub fn load_config(dir: &Path) -> Result<ModelConfig> {
     if !path.is_file() {
         return Err(ck(dir, "missing config.json"));
     }
-    let v = read_json(&path)?;
+    let mut v = read_json(&path)?;
+    // transformers >= 5 writes `rope_parameters` instead of `rope_theta`.
+    if let Some(o) = v.as_object_mut() {
+        if !o.contains_key("rope_theta") {
+            let theta = o
+                .get("rope_parameters")
+                .and_then(|r| r.get("rope_theta"))
+                .cloned();
+            if let Some(t) = theta {
+                o.insert("rope_theta".into(), t);
+            }
+        }
+    }
     let cfg: ModelConfig =
         serde_json::from_value(v).map_err(|e| ck(&path, format!("invalid model config: {e}")))?;
     cfg.validate().map_err(|m| ck(&path, m))?;
@@ -252,7 +264,14 @@ pub fn write_safetensors(
     let mut meta = HashMap::new();
     meta.insert("format".to_string(), "pt".to_string());
     safetensors::tensor::serialize_to_file(views, Some(meta), path)
-        .map_err(|e| Error::msg(format!("writing {}: {e}", path.display())))
+        .map_err(|e| Error::msg(format!("writing {}: {e}", path.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The safetensors crate creates the file 0600; checkpoints are shared.
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644));
+    }
+    Ok(())
 }
 
 /// Runs `write` on a fresh temporary directory beside `dir`, then renames it

@@ -1,12 +1,12 @@
 //! Tokenizers: loading an HF `tokenizer.json`, building the character-level
 //! tokenizer of fresh models, the chat template, and the special tokens.
 //!
-//! Fresh models use a character-level tokenizer built as an HF BPE model
-//! with no merges: one token per character of printable ASCII, whitespace
-//! and the logic symbols, byte fallback (`<0x00>`..`<0xFF>`) for anything
-//! else (lossless), and the chat / reasoning markers as special tokens. It is
+//! Fresh models use a character-level tokenizer built as a Qwen2-style
+//! byte-level BPE: one token per ASCII character (whitespace included), one
+//! per logic symbol (merges of its UTF-8 bytes), any other text as bytes
+//! (lossless), and the chat / reasoning markers as special tokens. It is
 //! saved as a real `tokenizer.json` that Python `tokenizers` and
-//! `transformers` load (`PreTrainedTokenizerFast`).
+//! `transformers` (`Qwen2Tokenizer`) load with identical ids.
 
 use std::path::Path;
 
@@ -61,26 +61,38 @@ fn tok_err(path: &Path, e: impl std::fmt::Display) -> Error {
 }
 
 impl TextTokenizer {
-    /// The character-level tokenizer for fresh models: `extra_chars` are
-    /// added to the default alphabet (printable ASCII, `\n`, `\t`, the
-    /// logic symbols).
+    /// The character-level tokenizer for fresh models: byte-level BPE (the
+    /// GPT-2 / Qwen2 scheme, so every text is encodable) whose merges join
+    /// the UTF-8 bytes of the logic symbols and of `extra_chars` into one
+    /// token each; ASCII characters are single bytes, hence single tokens.
+    /// Transformers loads it as a `Qwen2Tokenizer` with identical ids.
     pub fn char_level(extra_chars: &str) -> Result<Self> {
-        let mut chars: Vec<char> = vec!['\n', '\t'];
-        chars.extend((0x20u8..0x7f).map(char::from));
-        chars.extend(LOGIC_SYMBOLS);
+        let b2u = bytes_to_unicode();
+        let sym = |bytes: &[u8]| -> String { bytes.iter().map(|&b| b2u[b as usize]).collect() };
+        let mut vocab = serde_json::Map::new();
+        for b in 0..=255u8 {
+            let id = vocab.len();
+            vocab.insert(sym(&[b]), json!(id));
+        }
+        let mut chars: Vec<char> = LOGIC_SYMBOLS.to_vec();
         for c in extra_chars.chars() {
-            if !chars.contains(&c) {
+            if c.len_utf8() > 1 && !chars.contains(&c) {
                 chars.push(c);
             }
         }
-        let mut vocab = serde_json::Map::new();
+        let mut merges: Vec<Value> = Vec::new();
         for c in &chars {
-            let id = vocab.len();
-            vocab.insert(c.to_string(), json!(id));
-        }
-        for b in 0..=255u8 {
-            let id = vocab.len();
-            vocab.insert(format!("<0x{b:02X}>"), json!(id));
+            let mut buf = [0u8; 4];
+            let bytes = c.encode_utf8(&mut buf).as_bytes().to_vec();
+            for k in 2..=bytes.len() {
+                let merged = sym(&bytes[..k]);
+                if vocab.contains_key(&merged) {
+                    continue;
+                }
+                merges.push(json!([sym(&bytes[..k - 1]), sym(&bytes[k - 1..k])]));
+                let id = vocab.len();
+                vocab.insert(merged, json!(id));
+            }
         }
         let n = vocab.len();
         let added: Vec<Value> = SPECIAL_TOKENS
@@ -97,14 +109,14 @@ impl TextTokenizer {
             "padding": null,
             "added_tokens": added,
             "normalizer": null,
-            "pre_tokenizer": null,
+            "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false},
             "post_processor": null,
-            "decoder": {"type": "Sequence", "decoders": [{"type": "ByteFallback"}, {"type": "Fuse"}]},
+            "decoder": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false},
             "model": {
                 "type": "BPE", "dropout": null, "unk_token": null,
-                "continuing_subword_prefix": null, "end_of_word_suffix": null,
-                "fuse_unk": false, "byte_fallback": true, "ignore_merges": false,
-                "vocab": vocab, "merges": []
+                "continuing_subword_prefix": "", "end_of_word_suffix": "",
+                "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
+                "vocab": vocab, "merges": merges
             }
         });
         let inner = tokenizers::Tokenizer::from_bytes(serde_json::to_vec(&tj)?)
@@ -122,7 +134,7 @@ impl TextTokenizer {
             );
         }
         let config = json!({
-            "tokenizer_class": "PreTrainedTokenizerFast",
+            "tokenizer_class": "Qwen2Tokenizer",
             "added_tokens_decoder": added_dec,
             "additional_special_tokens": ["<|im_start|>", "<|im_end|>", "<think>", "</think>", "<answer>", "</answer>"],
             "bos_token": null,
@@ -245,6 +257,10 @@ impl TextTokenizer {
         &self.eos_ids
     }
 
+    pub fn set_eos_ids(&mut self, ids: Vec<u32>) {
+        self.eos_ids = ids;
+    }
+
     pub fn pad_id(&self) -> u32 {
         self.pad_id
     }
@@ -272,5 +288,45 @@ impl TextTokenizer {
                 None => format!("{user}\n"),
             }
         }
+    }
+}
+
+/// GPT-2's reversible byte -> printable character map (used by ByteLevel).
+fn bytes_to_unicode() -> Vec<char> {
+    let mut printable: Vec<u32> = (33..=126).chain(161..=172).chain(174..=255).collect();
+    let mut map = vec!['\0'; 256];
+    for &b in &printable {
+        map[b as usize] = char::from_u32(b).unwrap_or('?');
+    }
+    let mut extra = 0u32;
+    for b in 0..256u32 {
+        if !printable.contains(&b) {
+            map[b as usize] = char::from_u32(256 + extra).unwrap_or('?');
+            extra += 1;
+            printable.push(b);
+        }
+    }
+    map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn char_tokenizer_gives_one_token_per_character_and_roundtrips() {
+        let t = TextTokenizer::char_level("").unwrap();
+        let text = "¬(A ∧ B) → C\n\tx ⊕ y ↔ z ∨ w";
+        let ids = t.encode(text).unwrap();
+        assert_eq!(ids.len(), text.chars().count());
+        assert_eq!(t.decode(&ids).unwrap(), text);
+        // Other text falls back to bytes and still round-trips.
+        let other = "日本 ü";
+        assert_eq!(t.decode(&t.encode(other).unwrap()).unwrap(), other);
+        // Special tokens are single ids, skipped when decoding.
+        let ids = t.encode("<think>a</think><answer>b</answer>").unwrap();
+        assert_eq!(ids.len(), 6);
+        assert_eq!(t.decode(&ids).unwrap(), "ab");
+        assert_eq!(t.eos_ids().len(), 2);
     }
 }

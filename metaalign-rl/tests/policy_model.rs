@@ -100,8 +100,11 @@ fn sampling_is_reproducible_and_matches_scoring() {
     let b = p.generate(&prompts, &params).unwrap();
     assert_eq!(a, b);
     // Row results do not depend on the batch they were sampled in.
+    // (Log-probs may differ in the last bits: padding changes matmul shapes.)
     let solo = p.generate(&prompts[..1], &params).unwrap();
-    assert_eq!(solo[0], a[0]);
+    assert_eq!(solo[0].tokens, a[0].tokens);
+    assert_eq!(solo[0].text, a[0].text);
+    assert!(max_abs_diff(&solo[0].logprobs, &a[0].logprobs) < 1e-4);
     let other = p
         .generate(
             &prompts,

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 pub mod list;
 pub mod merge;
+pub mod model;
 pub mod run;
 
 #[derive(Debug, Parser)]
@@ -30,6 +31,8 @@ pub enum Command {
     List(list::ListArgs),
     /// Merge checkpoints (TOML merge file or mergekit YAML), streamed tensor by tensor.
     Merge(merge::MergeArgs),
+    /// Create, sample from and score candle policies (HF checkpoint directories).
+    Model(model::ModelArgs),
     /// Run a pipeline file (or check it and print its plan with --dry-run).
     Run(run::RunArgs),
 }
@@ -40,6 +43,7 @@ impl Cli {
             Command::List(args) => list::run(args),
             Command::Merge(args) => merge::run(args),
             Command::Run(args) => run::run(args),
+            Command::Model(args) => model::run(args),
         }
     }
 }

@@ -116,7 +116,13 @@ impl ModelConfig {
         if self.mlp_bias == Some(true) {
             return Err("mlp_bias = true is not supported".into());
         }
-        if let Some(rs) = &self.rope_scaling {
+        for rs in [
+            self.rope_scaling.as_ref(),
+            self.extra.get("rope_parameters"),
+        ]
+        .into_iter()
+        .flatten()
+        {
             let kind = rs
                 .get("rope_type")
                 .or_else(|| rs.get("type"))

@@ -170,6 +170,9 @@ pub fn masked_sum(values: &Tensor, mask: &Tensor) -> Result<Tensor> {
         .map_err(cerr)
 }
 
+/// Packed batch: ids, attention mask, prompt width, continuation width.
+type Packed = (Vec<u32>, Vec<Vec<u8>>, usize, usize);
+
 /// The candle Qwen2-family policy (see the module docs for the API).
 pub struct QwenPolicy {
     cfg: ModelConfig,
@@ -362,6 +365,12 @@ impl QwenPolicy {
         &self.tokenizer
     }
 
+    /// Replaces the EOS ids that end a generated row (empty: generate
+    /// until `max_new_tokens` or a stop string).
+    pub fn set_eos_ids(&mut self, ids: Vec<u32>) {
+        self.tokenizer.set_eos_ids(ids);
+    }
+
     /// EOS ids that end a generated row.
     pub fn eos_ids(&self) -> &[u32] {
         self.tokenizer.eos_ids()
@@ -383,7 +392,7 @@ impl QwenPolicy {
     fn pack(
         &self,
         batch: &[(Vec<u32>, Vec<u32>)],
-    ) -> Result<(Vec<u32>, Vec<Vec<u8>>, usize, usize)> {
+    ) -> Result<Packed> {
         let p = batch.iter().map(|(a, _)| a.len()).max().unwrap_or(0);
         let t = batch.iter().map(|(_, c)| c.len()).max().unwrap_or(0);
         if let Some(i) = batch.iter().position(|(a, _)| a.is_empty()) {

@@ -1,0 +1,241 @@
+//! `metaalign model`: create, sample from and score candle policies.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use metaalign_core::{Policy, SamplingParams};
+use metaalign_rl::model::ModelSpec;
+use metaalign_rl::policy::device_from_str;
+use metaalign_rl::tokenizer::TextTokenizer;
+use metaalign_rl::QwenPolicy;
+
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    #[command(subcommand)]
+    pub command: ModelCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Create a fresh seeded model (HF layout) from a preset (`tiny`, `small`) or a spec file.
+    Init(InitArgs),
+    /// Sample a continuation of a prompt; prints only the continuation.
+    Sample(SampleArgs),
+    /// Per-token log-probs of continuations given prompts (JSONL in, JSONL out).
+    Score(ScoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// A preset name (`tiny`, `small`) or a TOML / JSON file with the spec
+    /// (hidden_size, num_hidden_layers, num_attention_heads,
+    /// num_key_value_heads, intermediate_size, ...).
+    #[arg(long)]
+    pub spec: String,
+    /// Output checkpoint directory (replaced atomically if it exists).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Extra characters for the character tokenizer.
+    #[arg(long, default_value = "")]
+    pub extra_chars: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// HF checkpoint directory.
+    #[arg(long)]
+    pub model: PathBuf,
+    #[arg(long)]
+    pub prompt: String,
+    #[arg(long, default_value_t = 64)]
+    pub max_new_tokens: usize,
+    /// 0 = greedy.
+    #[arg(long, default_value_t = 0.7)]
+    pub temperature: f64,
+    #[arg(long, default_value_t = 1.0)]
+    pub top_p: f64,
+    #[arg(long)]
+    pub top_k: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Wrap the prompt in the chat template (user turn + assistant opening).
+    #[arg(long)]
+    pub chat: bool,
+    /// Optional system message (with --chat).
+    #[arg(long)]
+    pub system: Option<String>,
+    /// Stop when the continuation contains this string (repeatable).
+    #[arg(long)]
+    pub stop: Vec<String>,
+    /// `cpu`, `cuda` or `cuda:N`.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// HF checkpoint directory.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// JSONL: each line has `prompt_ids` + `continuation_ids`, or `prompt` + `continuation` text.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// JSONL output, one `{"logprobs": [...]}` per input line, in order.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 16)]
+    pub batch_size: usize,
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+pub fn run(args: ModelArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        ModelCommand::Init(a) => init(a),
+        ModelCommand::Sample(a) => sample(a),
+        ModelCommand::Score(a) => score(a),
+    }
+}
+
+fn load_spec(spec: &str) -> anyhow::Result<ModelSpec> {
+    if let Some(s) = ModelSpec::preset(spec) {
+        return Ok(s);
+    }
+    let path = PathBuf::from(spec);
+    if !path.is_file() {
+        bail!(
+            "--spec `{spec}` is neither a preset ({}) nor an existing file",
+            ModelSpec::PRESETS.join(", ")
+        );
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    if path.extension().and_then(|e| e.to_str()) == Some("json") {
+        serde_json::from_str(&text)
+            .with_context(|| format!("invalid model spec in {}", path.display()))
+    } else {
+        Ok(metaalign_core::config::from_toml_str(
+            &text,
+            &path.display().to_string(),
+        )?)
+    }
+}
+
+fn init(a: InitArgs) -> anyhow::Result<ExitCode> {
+    let spec = load_spec(&a.spec)?;
+    let tok = TextTokenizer::char_level(&a.extra_chars)?;
+    let policy = QwenPolicy::fresh(&spec, tok, a.seed, &device_from_str("cpu")?)?;
+    policy.save(&a.out)?;
+    eprintln!(
+        "created {} ({} parameters, vocab {}) in {}",
+        policy.config().model_type,
+        policy.num_parameters(),
+        policy.config().vocab_size,
+        a.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sample(a: SampleArgs) -> anyhow::Result<ExitCode> {
+    if a.temperature < 0.0 {
+        bail!("--temperature must be >= 0 (0 = greedy)");
+    }
+    let mut policy = QwenPolicy::load(&a.model, &device_from_str(&a.device)?)?;
+    let prompt = if a.chat {
+        policy.chat_prompt(a.system.as_deref(), &a.prompt)
+    } else {
+        a.prompt.clone()
+    };
+    let params = SamplingParams {
+        temperature: a.temperature,
+        top_p: a.top_p,
+        top_k: a.top_k,
+        max_new_tokens: a.max_new_tokens,
+        stop: a.stop.clone(),
+        seed: a.seed,
+    };
+    let g = policy.generate(&[prompt], &params)?;
+    let text = g.first().map(|g| g.text.as_str()).unwrap_or("");
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ids_field(v: &serde_json::Value, key: &str, line: usize) -> anyhow::Result<Option<Vec<u32>>> {
+    match v.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::Array(a)) => a
+            .iter()
+            .map(|x| {
+                x.as_u64()
+                    .filter(|&n| n <= u32::MAX as u64)
+                    .map(|n| n as u32)
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "line {line}: `{key}` must be a list of token ids, found {x}"
+                        )
+                    })
+            })
+            .collect::<anyhow::Result<Vec<u32>>>()
+            .map(Some),
+        Some(other) => bail!("line {line}: `{key}` must be a list of token ids, found {other}"),
+    }
+}
+
+fn score(a: ScoreArgs) -> anyhow::Result<ExitCode> {
+    let mut policy = QwenPolicy::load(&a.model, &device_from_str(&a.device)?)?;
+    policy.batch_size = a.batch_size.max(1);
+    let file =
+        std::fs::File::open(&a.input).with_context(|| format!("opening {}", a.input.display()))?;
+    let mut rows = Vec::new();
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let n = i + 1;
+        let line = line.with_context(|| format!("reading {}", a.input.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(&line)
+            .with_context(|| format!("{}: line {n} is not JSON", a.input.display()))?;
+        let pair = match (
+            ids_field(&v, "prompt_ids", n)?,
+            ids_field(&v, "continuation_ids", n)?,
+        ) {
+            (Some(p), Some(c)) => (p, c),
+            (None, None) => {
+                let p = v.get("prompt").and_then(|x| x.as_str());
+                let c = v.get("continuation").and_then(|x| x.as_str());
+                match (p, c) {
+                    (Some(p), Some(c)) => (policy.encode(p)?, policy.encode(c)?),
+                    _ => bail!(
+                        "{}: line {n} needs `prompt_ids` + `continuation_ids` or `prompt` + `continuation`",
+                        a.input.display()
+                    ),
+                }
+            }
+            _ => bail!(
+                "{}: line {n} needs both `prompt_ids` and `continuation_ids`",
+                a.input.display()
+            ),
+        };
+        rows.push(pair);
+    }
+    let scores = policy.score(&rows)?;
+    let mut text = String::new();
+    for s in scores {
+        text.push_str(&serde_json::to_string(
+            &serde_json::json!({ "logprobs": s }),
+        )?);
+        text.push('\n');
+    }
+    std::fs::write(&a.out, text).with_context(|| format!("writing {}", a.out.display()))?;
+    eprintln!("scored {} rows into {}", rows.len(), a.out.display());
+    Ok(ExitCode::SUCCESS)
+}
