@@ -7,6 +7,7 @@ pub mod model;
 pub mod optim;
 pub mod policy;
 pub mod sampling;
+pub mod stages;
 pub mod tokenizer;
 pub mod trainer;
 
