@@ -246,8 +246,9 @@ fn unknown_references_name_the_stage_the_reference_and_what_exists() {
     assert_has(
         &e,
         &[
-            "pipe.toml:11:8:",
+            "pipe.toml:13:8:",
             "stage `b` input `from` refers to `warmup.model`",
+            "key `stages[1].from`",
             "no earlier stage `warmup`",
             "available: policy (model), a.model (model)",
         ],
@@ -299,7 +300,8 @@ fn undeclared_task_sources_are_refused_listing_declared_ones() {
         &[
             "stage `a` uses task source `abd`, which is not declared",
             "declared task sources: ded, ind",
-            "pipe.toml:8:8:",
+            "pipe.toml:11:17:",
+            "key `stages[0].tasks`",
         ],
     );
 }

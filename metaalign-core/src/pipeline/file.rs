@@ -55,6 +55,7 @@ pub struct StageEntry {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Spans {
     pub stage_name: Vec<Range<usize>>,
+    pub stage_table: Vec<Range<usize>>,
     pub policy: Option<Range<usize>>,
 }
 
@@ -213,6 +214,7 @@ impl Pipeline {
                 let config = de::from_value::<Box<dyn StageConfig>>(&rest, path)
                     .map_err(|(m, loc)| fail(&m, &loc))?;
                 spans.stage_name.push(name_value.span());
+                spans.stage_table.push(extent(item));
                 stages.push(StageEntry {
                     name,
                     kind,
@@ -251,6 +253,43 @@ impl Pipeline {
             &Location { span, path },
         ))
     }
+
+    /// A message positioned at the string `value` (a reference or a task
+    /// source name) inside a stage's table, naming `key` (the stage's role
+    /// for it, e.g. `from` or `models[1]`); at the stage's `name` when the
+    /// string cannot be found (a stage kind that builds it differently).
+    pub(crate) fn stage_value_error(
+        &self,
+        index: usize,
+        key: &str,
+        value: &str,
+        message: &str,
+    ) -> Error {
+        let Some(table) = self.spans.stage_table.get(index) else {
+            return self.stage_error(index, message);
+        };
+        let body = self.source.get(table.clone()).unwrap_or("");
+        let found = [format!("\"{value}\""), format!("'{value}'")]
+            .iter()
+            .filter_map(|quoted| body.find(quoted.as_str()))
+            .min();
+        match found {
+            Some(offset) => {
+                let start = table.start + offset;
+                let path = KeyPath::default().key("stages").index(index).raw(key);
+                Error::config(de::locate(
+                    &self.source,
+                    &self.origin,
+                    message,
+                    &Location {
+                        span: start..start + value.len() + 2,
+                        path,
+                    },
+                ))
+            }
+            None => self.stage_error(index, message),
+        }
+    }
 }
 
 /// Names become folder names and reference prefixes: keep them simple.
@@ -268,6 +307,31 @@ fn check_name(name: &str) -> std::result::Result<(), &'static str> {
         return Err("may only contain letters, digits, `_` and `-`");
     }
     Ok(())
+}
+
+/// The source range covered by a value and everything inside it (a
+/// `[[stages]]` table's own span covers only its header).
+fn extent(value: &Spanned<DeValue<'_>>) -> Range<usize> {
+    let mut range = value.span();
+    let mut widen = |r: Range<usize>| {
+        range.start = range.start.min(r.start);
+        range.end = range.end.max(r.end);
+    };
+    match value.get_ref() {
+        DeValue::Table(t) => {
+            for (k, v) in t.iter() {
+                widen(k.span());
+                widen(extent(v));
+            }
+        }
+        DeValue::Array(a) => {
+            for v in a.iter() {
+                widen(extent(v));
+            }
+        }
+        _ => {}
+    }
+    range
 }
 
 fn table_key_span(value: &Spanned<DeValue<'_>>, key: &str) -> Option<Range<usize>> {

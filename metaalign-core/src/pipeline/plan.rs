@@ -92,8 +92,10 @@ impl Pipeline {
             let tasks = entry.config.task_sources();
             for task in &tasks {
                 if !self.tasks.contains_key(task) {
-                    return Err(self.stage_error(
+                    return Err(self.stage_value_error(
                         i,
+                        "tasks",
+                        task,
                         &format!(
                             "stage `{name}` uses task source `{task}`, which is not declared; declared task sources: {}",
                             list_or_none(&declared_tasks, "none (add a [tasks.NAME] table)")
@@ -186,8 +188,10 @@ impl Pipeline {
         };
         if input.reference == POLICY_REF {
             if self.policy.is_none() {
-                return Err(self.stage_error(
+                return Err(self.stage_value_error(
                     index,
+                    &input.role,
+                    &input.reference,
                     &format!(
                         "{what}, but the file has no [policy] section; available: {}",
                         available()
@@ -195,8 +199,10 @@ impl Pipeline {
                 ));
             }
             if input.kind != ArtifactKind::Model {
-                return Err(self.stage_error(
+                return Err(self.stage_value_error(
                     index,
+                    &input.role,
+                    &input.reference,
                     &format!(
                         "{what}, which is a model, but this input needs a {}",
                         kind_name(input.kind)
@@ -206,8 +212,10 @@ impl Pipeline {
             return Ok(());
         }
         let Some((producer, output)) = input.reference.split_once('.') else {
-            return Err(self.stage_error(
+            return Err(self.stage_value_error(
                 index,
+                &input.role,
+                &input.reference,
                 &format!(
                     "{what}: a reference is `{POLICY_REF}` or `<stage>.<output>`; available: {}",
                     available()
@@ -221,15 +229,19 @@ impl Pipeline {
             } else {
                 format!("there is no earlier stage `{producer}`")
             };
-            return Err(self.stage_error(
+            return Err(self.stage_value_error(
                 index,
+                &input.role,
+                &input.reference,
                 &format!("{what}, but {why}; available: {}", available()),
             ));
         };
         let Some(decl) = outputs.iter().find(|o| o.name == output) else {
             let names: Vec<String> = outputs.iter().map(|o| o.name.clone()).collect();
-            return Err(self.stage_error(
+            return Err(self.stage_value_error(
                 index,
+                &input.role,
+                &input.reference,
                 &format!(
                     "{what}, but stage `{producer}` has no output `{output}` (its outputs: {}); available: {}",
                     list_or_none(&names, "none"),
@@ -238,8 +250,10 @@ impl Pipeline {
             ));
         };
         if decl.kind != input.kind {
-            return Err(self.stage_error(
+            return Err(self.stage_value_error(
                 index,
+                &input.role,
+                &input.reference,
                 &format!(
                     "{what}, which is a {}, but this input needs a {}",
                     kind_name(decl.kind),
