@@ -4,7 +4,9 @@
 
 pub mod common;
 pub mod dataset;
+pub mod deduction;
 pub mod induction;
+pub mod logic;
 
 pub use common::{check_format, extract_answer, BinaryReward, ChatTemplate, PaperReward};
 
