@@ -2,6 +2,7 @@
 //! induction, abduction) with exact solvers, well-posed generators and total
 //! verifiers; reward schemes; prompt templates; dataset I/O.
 
+pub mod abduction;
 pub mod common;
 pub mod dataset;
 pub mod deduction;
