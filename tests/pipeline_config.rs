@@ -301,7 +301,7 @@ fn undeclared_task_sources_are_refused_listing_declared_ones() {
             "stage `a` uses task source `abd`, which is not declared",
             "declared task sources: ded, ind",
             "pipe.toml:11:17:",
-            "key `stages[0].tasks`",
+            "key `stages[0].tasks[1]`",
         ],
     );
 }

@@ -26,8 +26,6 @@ use crate::registry::{self, Slot};
 pub enum Seg {
     Key(String),
     Index(usize),
-    /// A key path fragment given by a component (`models[1]`), shown as is.
-    Raw(String),
 }
 
 /// A key path such as `stages[1].trainer.learning_rate`.
@@ -38,12 +36,6 @@ impl KeyPath {
     pub fn key(&self, k: &str) -> KeyPath {
         let mut p = self.clone();
         p.0.push(Seg::Key(k.to_string()));
-        p
-    }
-
-    pub fn raw(&self, fragment: &str) -> KeyPath {
-        let mut p = self.clone();
-        p.0.push(Seg::Raw(fragment.to_string()));
         p
     }
 
@@ -79,12 +71,6 @@ impl fmt::Display for KeyPath {
                     }
                 }
                 Seg::Index(n) => write!(f, "[{n}]")?,
-                Seg::Raw(r) => {
-                    if i > 0 && !r.starts_with('[') {
-                        f.write_str(".")?;
-                    }
-                    f.write_str(r)?;
-                }
             }
         }
         Ok(())

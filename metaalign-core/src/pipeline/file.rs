@@ -55,7 +55,8 @@ pub struct StageEntry {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Spans {
     pub stage_name: Vec<Range<usize>>,
-    pub stage_table: Vec<Range<usize>>,
+    /// Every string value inside each stage table: its span, key path and text.
+    pub stage_strings: Vec<Vec<(Range<usize>, KeyPath, String)>>,
     pub policy: Option<Range<usize>>,
 }
 
@@ -211,10 +212,12 @@ impl Pipeline {
                 let mut rest = table.clone();
                 rest.remove("name");
                 let rest = Spanned::new(item.span(), DeValue::Table(rest));
-                let config = de::from_value::<Box<dyn StageConfig>>(&rest, path)
+                let config = de::from_value::<Box<dyn StageConfig>>(&rest, path.clone())
                     .map_err(|(m, loc)| fail(&m, &loc))?;
                 spans.stage_name.push(name_value.span());
-                spans.stage_table.push(extent(item));
+                let mut strings = Vec::new();
+                collect_strings(item, &path, &mut strings);
+                spans.stage_strings.push(strings);
                 stages.push(StageEntry {
                     name,
                     kind,
@@ -255,38 +258,25 @@ impl Pipeline {
     }
 
     /// A message positioned at the string `value` (a reference or a task
-    /// source name) inside a stage's table, naming `key` (the stage's role
-    /// for it, e.g. `from` or `models[1]`); at the stage's `name` when the
-    /// string cannot be found (a stage kind that builds it differently).
-    pub(crate) fn stage_value_error(
-        &self,
-        index: usize,
-        key: &str,
-        value: &str,
-        message: &str,
-    ) -> Error {
-        let Some(table) = self.spans.stage_table.get(index) else {
-            return self.stage_error(index, message);
-        };
-        let body = self.source.get(table.clone()).unwrap_or("");
-        let found = [format!("\"{value}\""), format!("'{value}'")]
-            .iter()
-            .filter_map(|quoted| body.find(quoted.as_str()))
-            .min();
+    /// source name) inside a stage's table, naming its key; at the stage's
+    /// `name` when no such string is found (a stage kind that builds the
+    /// reference differently).
+    pub(crate) fn stage_value_error(&self, index: usize, value: &str, message: &str) -> Error {
+        let found = self
+            .spans
+            .stage_strings
+            .get(index)
+            .and_then(|strings| strings.iter().find(|(_, _, text)| text == value));
         match found {
-            Some(offset) => {
-                let start = table.start + offset;
-                let path = KeyPath::default().key("stages").index(index).raw(key);
-                Error::config(de::locate(
-                    &self.source,
-                    &self.origin,
-                    message,
-                    &Location {
-                        span: start..start + value.len() + 2,
-                        path,
-                    },
-                ))
-            }
+            Some((span, path, _)) => Error::config(de::locate(
+                &self.source,
+                &self.origin,
+                message,
+                &Location {
+                    span: span.clone(),
+                    path: path.clone(),
+                },
+            )),
             None => self.stage_error(index, message),
         }
     }
@@ -309,29 +299,28 @@ fn check_name(name: &str) -> std::result::Result<(), &'static str> {
     Ok(())
 }
 
-/// The source range covered by a value and everything inside it (a
-/// `[[stages]]` table's own span covers only its header).
-fn extent(value: &Spanned<DeValue<'_>>) -> Range<usize> {
-    let mut range = value.span();
-    let mut widen = |r: Range<usize>| {
-        range.start = range.start.min(r.start);
-        range.end = range.end.max(r.end);
-    };
+/// Collects every string value (with its span and key path) inside a value.
+fn collect_strings(
+    value: &Spanned<DeValue<'_>>,
+    path: &KeyPath,
+    out: &mut Vec<(Range<usize>, KeyPath, String)>,
+) {
     match value.get_ref() {
+        DeValue::String(s) => out.push((value.span(), path.clone(), s.to_string())),
         DeValue::Table(t) => {
-            for (k, v) in t.iter() {
-                widen(k.span());
-                widen(extent(v));
+            let mut entries: Vec<_> = t.iter().collect();
+            entries.sort_by_key(|(k, _)| k.span().start);
+            for (k, v) in entries {
+                collect_strings(v, &path.key(k.get_ref()), out);
             }
         }
         DeValue::Array(a) => {
-            for v in a.iter() {
-                widen(extent(v));
+            for (i, v) in a.iter().enumerate() {
+                collect_strings(v, &path.index(i), out);
             }
         }
         _ => {}
     }
-    range
 }
 
 fn table_key_span(value: &Spanned<DeValue<'_>>, key: &str) -> Option<Range<usize>> {

@@ -94,7 +94,6 @@ impl Pipeline {
                 if !self.tasks.contains_key(task) {
                     return Err(self.stage_value_error(
                         i,
-                        "tasks",
                         task,
                         &format!(
                             "stage `{name}` uses task source `{task}`, which is not declared; declared task sources: {}",
@@ -190,7 +189,6 @@ impl Pipeline {
             if self.policy.is_none() {
                 return Err(self.stage_value_error(
                     index,
-                    &input.role,
                     &input.reference,
                     &format!(
                         "{what}, but the file has no [policy] section; available: {}",
@@ -201,7 +199,6 @@ impl Pipeline {
             if input.kind != ArtifactKind::Model {
                 return Err(self.stage_value_error(
                     index,
-                    &input.role,
                     &input.reference,
                     &format!(
                         "{what}, which is a model, but this input needs a {}",
@@ -214,7 +211,6 @@ impl Pipeline {
         let Some((producer, output)) = input.reference.split_once('.') else {
             return Err(self.stage_value_error(
                 index,
-                &input.role,
                 &input.reference,
                 &format!(
                     "{what}: a reference is `{POLICY_REF}` or `<stage>.<output>`; available: {}",
@@ -231,7 +227,6 @@ impl Pipeline {
             };
             return Err(self.stage_value_error(
                 index,
-                &input.role,
                 &input.reference,
                 &format!("{what}, but {why}; available: {}", available()),
             ));
@@ -240,7 +235,6 @@ impl Pipeline {
             let names: Vec<String> = outputs.iter().map(|o| o.name.clone()).collect();
             return Err(self.stage_value_error(
                 index,
-                &input.role,
                 &input.reference,
                 &format!(
                     "{what}, but stage `{producer}` has no output `{output}` (its outputs: {}); available: {}",
@@ -252,7 +246,6 @@ impl Pipeline {
         if decl.kind != input.kind {
             return Err(self.stage_value_error(
                 index,
-                &input.role,
                 &input.reference,
                 &format!(
                     "{what}, which is a {}, but this input needs a {}",
