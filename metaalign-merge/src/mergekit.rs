@@ -367,3 +367,68 @@ fn same(a: &Path, b: &Path) -> bool {
         _ => a == b,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixtures() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mergekit")
+    }
+
+    fn import(yaml: &str) -> Result<Imported> {
+        import_yaml(yaml, &fixtures(), Path::new("/tmp/unused-out"))
+    }
+
+    #[test]
+    fn global_parameters_fill_models_and_the_base_is_separated() {
+        let imp = import(
+            "models:\n  - model: ./inputs/base\n  - model: ./inputs/model_a\n    parameters: {density: 0.4}\n  - model: ./inputs/model_b\n    parameters: {weight: 0.3}\n\
+             merge_method: ties\nbase_model: ./inputs/base\nparameters: {weight: 1.0, density: 0.7, normalize: false, int8_mask: true}\nout_dtype: bfloat16\n",
+        )
+        .unwrap();
+        let m = &imp.inputs.models;
+        assert_eq!(m.len(), 2, "base is not a task model");
+        assert_eq!(m[0].params["weight"], serde_json::json!(1.0));
+        assert_eq!(m[0].params["density"], serde_json::json!(0.4));
+        assert_eq!(m[1].params["weight"], serde_json::json!(0.3));
+        assert_eq!(m[1].params["density"], serde_json::json!(0.7));
+        assert!(imp.inputs.base.is_some());
+        assert_eq!(imp.inputs.options.out_dtype.as_deref(), Some("bfloat16"));
+        assert!(imp.warnings.iter().any(|w| w.contains("int8_mask")));
+        let cfg = serde_json::to_value(&imp.method).unwrap();
+        assert_eq!(cfg["kind"], "ties");
+        assert_eq!(cfg["normalize"], false);
+    }
+
+    #[test]
+    fn unsupported_inputs_are_named() {
+        let e = import("models: []\nmerge_method: linear\nfoo: 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown key `foo`"), "{e}");
+        let e = import("models:\n  - model: meta-llama/Llama-3-8B\n    parameters: {weight: 1}\nmerge_method: linear\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("meta-llama/Llama-3-8B") && e.contains("local"),
+            "{e}"
+        );
+        let e = import(
+            "slices:\n  - sources:\n      - model: ./inputs/model_a\n        layer_range: [0, 2]\nmerge_method: linear\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("layer_range") && e.contains("[0,3]"), "{e}");
+        let e = import("models:\n  - model: ./inputs/model_a\nmerge_method: frankenmerge\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("frankenmerge"), "{e}");
+        let e = import("models:\n  - model: ./inputs/model_a\n    parameters: {wieght: 1}\nmerge_method: linear\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("wieght"), "{e}");
+        let e = import("merge_method: linear\n").unwrap_err().to_string();
+        assert!(e.contains("`models` or `slices`"), "{e}");
+    }
+}
