@@ -531,8 +531,7 @@ fn parse_label(item: &str) -> Option<(&str, bool)> {
     }
     let (name, rest) = s.split_at(name_len);
     let rest = rest.trim_start();
-    if rest.len() < 3
-        || !rest[..2].eq_ignore_ascii_case("is")
+    if !rest.get(..2).is_some_and(|w| w.eq_ignore_ascii_case("is"))
         || !rest[2..].starts_with(char::is_whitespace)
     {
         return None;

@@ -210,7 +210,7 @@ fn parse_item(item: &str) -> Option<(&str, bool)> {
     }
     let name = &s[..name_len];
     let rest = s[name_len..].trim_start();
-    let rest = if rest.len() >= 2 && rest[..2].eq_ignore_ascii_case("is") {
+    let rest = if rest.get(..2).is_some_and(|w| w.eq_ignore_ascii_case("is")) {
         let after = &rest[2..];
         if !after.starts_with(char::is_whitespace) {
             return None;
@@ -322,6 +322,8 @@ mod tests {
                 .contains("not a variable")
         );
         assert!(parse_answer("", &n).is_err());
+        // Multi-byte text right after a name (found by proptest).
+        assert!(parse_answer("Aㄦ is True", &n).is_err());
         assert!(parse_answer("A is maybe", &n).is_err());
         assert_eq!(
             parse_answer("No assignment works.", &n),
