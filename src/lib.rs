@@ -12,6 +12,7 @@ pub use metaalign_merge as merge;
 pub use metaalign_rl as rl;
 pub use metaalign_tasks as tasks;
 
+pub mod serve;
 pub mod stages;
 
 pub use metaalign_core::{

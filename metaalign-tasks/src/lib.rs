@@ -6,6 +6,7 @@ pub mod abduction;
 pub mod common;
 pub mod dataset;
 pub mod deduction;
+pub mod generate;
 pub mod induction;
 pub mod logic;
 

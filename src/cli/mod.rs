@@ -5,10 +5,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod export;
+pub mod generate;
 pub mod list;
 pub mod merge;
 pub mod model;
 pub mod run;
+pub mod serve;
+pub mod solve;
+pub mod verify;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,12 +34,22 @@ pub struct Cli {
 pub enum Command {
     /// List every registered kind, grouped by slot (plugins included).
     List(list::ListArgs),
-    /// Merge checkpoints (TOML merge file or mergekit YAML), streamed tensor by tensor.
-    Merge(merge::MergeArgs),
-    /// Create, sample from and score candle policies (HF checkpoint directories).
-    Model(model::ModelArgs),
     /// Run a pipeline file (or check it and print its plan with --dry-run).
     Run(run::RunArgs),
+    /// Generate a dataset of one task kind and level (.jsonl or .parquet).
+    Generate(generate::GenerateArgs),
+    /// Solve every task of a dataset with our exact solvers (--check verifies stored answers).
+    Solve(solve::SolveArgs),
+    /// Score responses ({"id", "response"} JSONL) against a dataset.
+    Verify(verify::VerifyArgs),
+    /// Export a curriculum for veRL (parquet) or OpenRLHF (JSONL).
+    Export(export::ExportArgs),
+    /// Create, sample from and score candle policies (HF checkpoint directories).
+    Model(model::ModelArgs),
+    /// Merge checkpoints (TOML merge file or mergekit YAML), streamed tensor by tensor.
+    Merge(merge::MergeArgs),
+    /// Serve our verifiers as an OpenRLHF-compatible remote reward service.
+    ServeReward(serve::ServeArgs),
 }
 
 impl Cli {
@@ -43,6 +58,11 @@ impl Cli {
             Command::List(args) => list::run(args),
             Command::Merge(args) => merge::run(args),
             Command::Run(args) => run::run(args),
+            Command::Generate(args) => generate::run(args),
+            Command::Solve(args) => solve::run(args),
+            Command::Verify(args) => verify::run(args),
+            Command::Export(args) => export::run(args),
+            Command::ServeReward(args) => serve::run(args),
             Command::Model(args) => model::run(args),
         }
     }

@@ -1,0 +1,544 @@
+//! The reward service: our verifiers over HTTP, speaking OpenRLHF's remote
+//! reward protocol, so distributed RL engines (OpenRLHF, veRL through
+//! `integrations/verl/metaalign_reward.py`) can score rollouts with them.
+//!
+//! - `POST /get_reward` with `{"query": [...], "prompts": [...], "labels": [...]}`
+//!   returns `{"rewards": [...], "scores": [...], "extra_logs": {...}}`, one
+//!   entry per query, in order. A label is the JSON of a task record, as
+//!   our exports write it (`label` column / field). `rewards` are the
+//!   configured reward scheme's values; `scores` are 1 for a correct answer
+//!   and 0 otherwise (what OpenRLHF's dynamic filtering reads);
+//!   `extra_logs` has `format_ok`, `correct`, `unparseable` and
+//!   `prompt_matched` as 0/1 numbers.
+//! - `GET /health` returns `{"status": "ok", ...}`.
+//!
+//! The response scored is the part of each query after its prompt; see
+//! [`split_response`] for what happens when the prompt is not a prefix.
+//! Safe by default: binds 127.0.0.1:5000, an optional bearer token is
+//! required on every request when set (401 otherwise), bodies and batches
+//! are size-limited, malformed requests get a 400 with a message, and
+//! scoring runs on a bounded rayon pool, never on the async runtime.
+
+pub mod client;
+pub mod load;
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use metaalign_core::{Error, Result, Task};
+use metaalign_tasks::common::ChatTemplate;
+use metaalign_tasks::dataset::score::Scorer;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+/// Settings of the reward service.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    /// Address to bind (default 127.0.0.1:5000).
+    pub bind: SocketAddr,
+    /// Reward scheme kind (`paper` or `binary`, or a plugin's).
+    pub reward: String,
+    /// Bearer token required on every request, when set.
+    pub token: Option<String>,
+    /// Largest accepted request body, in bytes (default 64 MiB).
+    pub max_body_bytes: usize,
+    /// Largest accepted number of queries per request (default 8192).
+    pub max_batch: usize,
+    /// Scoring threads (default: the number of CPUs).
+    pub workers: usize,
+    /// Parsed labels kept, keyed by their text (default 65,536). Rollouts
+    /// score several responses per prompt, so labels repeat.
+    pub label_cache: usize,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 5000)),
+            reward: "paper".into(),
+            token: None,
+            max_body_bytes: 64 << 20,
+            max_batch: 8192,
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            label_cache: 65_536,
+        }
+    }
+}
+
+/// Reads a bearer token from a file (surrounding whitespace removed); an
+/// empty file is an error.
+pub fn read_token_file(path: &std::path::Path) -> Result<String> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let token = text.trim().to_string();
+    if token.is_empty() {
+        return Err(Error::config(format!(
+            "token file {} is empty",
+            path.display()
+        )));
+    }
+    if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::config(format!(
+            "token file {}: the token must be one line without spaces",
+            path.display()
+        )));
+    }
+    Ok(token)
+}
+
+/// Counters reported by `/health`.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub requests: AtomicU64,
+    pub scored: AtomicU64,
+    pub rejected: AtomicU64,
+}
+
+/// Parsed labels by the hash of their text (the text is kept to rule out
+/// collisions).
+type LabelCache = HashMap<u64, (Arc<str>, Arc<Task>)>;
+
+/// The shared state of the service.
+pub struct RewardService {
+    scorer: Scorer,
+    template: ChatTemplate,
+    token: Option<String>,
+    max_batch: usize,
+    pool: rayon::ThreadPool,
+    permits: Semaphore,
+    cache: Mutex<LabelCache>,
+    cache_cap: usize,
+    pub stats: Stats,
+}
+
+/// A request rejected with a status and a message.
+#[derive(Debug)]
+pub struct Rejection(pub StatusCode, pub String);
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({"error": self.1}))).into_response()
+    }
+}
+
+fn bad(msg: impl Into<String>) -> Rejection {
+    Rejection(StatusCode::BAD_REQUEST, msg.into())
+}
+
+/// `POST /get_reward` body.
+#[derive(Debug, Deserialize)]
+pub struct RewardRequest {
+    pub query: Vec<String>,
+    #[serde(default)]
+    pub prompts: Option<Vec<String>>,
+    #[serde(default)]
+    pub labels: Option<Vec<String>>,
+}
+
+/// How the response was cut out of a query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PromptMatch {
+    /// The prompt (after any leading padding tokens) is a prefix of the query.
+    Prefix,
+    /// The prompt's tail (its last 256 bytes, or its second half when
+    /// shorter) was found in the query; the response starts after its
+    /// first occurrence.
+    Tail,
+    /// The task's own rendered prompt is a prefix (the prompt sent differs).
+    TaskPrompt,
+    /// Only an opened assistant turn (`<|im_start|>assistant\n`) was found:
+    /// the response starts after its last occurrence.
+    AssistantTurn,
+    /// Nothing matched: the whole query is taken as the response.
+    Whole,
+}
+
+const PAD_TOKENS: [&str; 3] = ["<|endoftext|>", "<pad>", "<|pad|>"];
+const END_TOKENS: [&str; 3] = ["<|im_end|>", "<|endoftext|>", "</s>"];
+
+fn strip_leading_pads(mut s: &str) -> &str {
+    loop {
+        let before = s.len();
+        for pad in PAD_TOKENS {
+            while let Some(rest) = s.strip_prefix(pad) {
+                s = rest;
+            }
+        }
+        if s.len() == before {
+            return s;
+        }
+    }
+}
+
+fn strip_trailing_ends(mut s: &str) -> &str {
+    loop {
+        let before = s.len();
+        s = s.trim_end();
+        for end in END_TOKENS {
+            while let Some(rest) = s.strip_suffix(end) {
+                s = rest;
+            }
+        }
+        if s.len() == before {
+            return s;
+        }
+    }
+}
+
+/// The response part of an OpenRLHF query (prompt + response, decoded with
+/// special tokens kept). In order: the query minus its prompt when the
+/// prompt is a prefix (leading padding tokens ignored); else the text after
+/// the first occurrence of the prompt's tail (its last 256 bytes, or its
+/// second half when shorter); else the query
+/// minus the task's own rendered prompt; else the text after the last
+/// `<|im_start|>assistant\n`; else the whole query. Trailing end-of-turn
+/// tokens (`<|im_end|>`, `<|endoftext|>`, `</s>`) are removed.
+pub fn split_response<'a>(
+    query: &'a str,
+    prompt: Option<&str>,
+    task_prompt: impl FnOnce() -> String,
+) -> (&'a str, PromptMatch) {
+    let q = strip_leading_pads(query);
+    let (resp, how) = match prompt.filter(|p| !p.is_empty()) {
+        Some(p) => {
+            let p = strip_leading_pads(p);
+            if let Some(rest) = q.strip_prefix(p) {
+                (rest, PromptMatch::Prefix)
+            } else {
+                let mut cut = p.len() - (p.len() / 2).min(256);
+                while !p.is_char_boundary(cut) {
+                    cut += 1;
+                }
+                let tail = &p[cut..];
+                match q.find(tail) {
+                    Some(pos) if !tail.is_empty() => (&q[pos + tail.len()..], PromptMatch::Tail),
+                    _ => fallback(q, task_prompt),
+                }
+            }
+        }
+        None => fallback(q, task_prompt),
+    };
+    (strip_trailing_ends(resp), how)
+}
+
+fn fallback(q: &str, task_prompt: impl FnOnce() -> String) -> (&str, PromptMatch) {
+    let own = task_prompt();
+    if let Some(rest) = q.strip_prefix(own.as_str()).filter(|_| !own.is_empty()) {
+        return (rest, PromptMatch::TaskPrompt);
+    }
+    const TURN: &str = "<|im_start|>assistant\n";
+    match q.rfind(TURN) {
+        Some(pos) => (&q[pos + TURN.len()..], PromptMatch::AssistantTurn),
+        None => (q, PromptMatch::Whole),
+    }
+}
+
+impl RewardService {
+    pub fn new(config: &ServeConfig) -> Result<Self> {
+        let scorer = Scorer::with_reward_kind(&config.reward)?;
+        let workers = config.workers.max(1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(workers)
+            .thread_name(|i| format!("reward-worker-{i}"))
+            .build()
+            .map_err(|e| Error::wrap("cannot start the scoring pool", e))?;
+        Ok(RewardService {
+            scorer,
+            template: ChatTemplate::default(),
+            token: config.token.clone(),
+            max_batch: config.max_batch.max(1),
+            pool,
+            // At most this many requests wait for or run on the pool.
+            permits: Semaphore::new(workers * 4),
+            cache: Mutex::new(HashMap::new()),
+            cache_cap: config.label_cache,
+            stats: Stats::default(),
+        })
+    }
+
+    /// The task of a label, parsed once and then cached by its text.
+    fn task_of(&self, label: &str) -> std::result::Result<Arc<Task>, String> {
+        let mut h = DefaultHasher::new();
+        label.hash(&mut h);
+        let key = h.finish();
+        if self.cache_cap > 0 {
+            if let Ok(cache) = self.cache.lock() {
+                if let Some((text, task)) = cache.get(&key) {
+                    if &**text == label {
+                        return Ok(task.clone());
+                    }
+                }
+            }
+        }
+        let task: Task = serde_json::from_str(label).map_err(|e| e.to_string())?;
+        let task = Arc::new(task);
+        if self.cache_cap > 0 {
+            if let Ok(mut cache) = self.cache.lock() {
+                if cache.len() >= self.cache_cap {
+                    cache.clear();
+                }
+                cache.insert(key, (Arc::from(label), task.clone()));
+            }
+        }
+        Ok(task)
+    }
+
+    /// Scores a parsed request (synchronously; the HTTP handler runs this on
+    /// the worker pool).
+    pub fn score_request(&self, req: &RewardRequest) -> std::result::Result<Value, Rejection> {
+        let n = req.query.len();
+        if n > self.max_batch {
+            return Err(bad(format!(
+                "batch of {n} queries exceeds the limit of {}",
+                self.max_batch
+            )));
+        }
+        let labels = req.labels.as_ref().ok_or_else(|| {
+            bad("`labels` is missing: each query needs its task record JSON (set OpenRLHF's --data.label_key to the `label` field of a metaalign export)")
+        })?;
+        if labels.len() != n {
+            return Err(bad(format!(
+                "`labels` has {} entries but `query` has {n}",
+                labels.len()
+            )));
+        }
+        if let Some(p) = &req.prompts {
+            if p.len() != n {
+                return Err(bad(format!(
+                    "`prompts` has {} entries but `query` has {n}",
+                    p.len()
+                )));
+            }
+        }
+        let mut tasks = Vec::with_capacity(n);
+        for (i, label) in labels.iter().enumerate() {
+            let task = self
+                .task_of(label)
+                .map_err(|e| bad(format!("labels[{i}] is not a task record: {e}")))?;
+            self.scorer
+                .verifier(&task.kind)
+                .map_err(|e| bad(format!("labels[{i}]: {e}")))?;
+            tasks.push(task);
+        }
+        let score_one = |i: usize| {
+            let task = &tasks[i];
+            let prompt = req.prompts.as_ref().map(|p| p[i].as_str());
+            let (response, how) =
+                split_response(&req.query[i], prompt, || self.template.render_task(task));
+            let scored = self.scorer.score(task, response);
+            (scored, how)
+        };
+        let results: Vec<_> = if n >= 256 {
+            use rayon::prelude::*;
+            (0..n).into_par_iter().map(score_one).collect()
+        } else {
+            (0..n).map(score_one).collect()
+        };
+        let mut rewards = Vec::with_capacity(n);
+        let mut scores = Vec::with_capacity(n);
+        let mut format_ok = Vec::with_capacity(n);
+        let mut correct = Vec::with_capacity(n);
+        let mut unparseable = Vec::with_capacity(n);
+        let mut matched = Vec::with_capacity(n);
+        for (i, (scored, how)) in results.into_iter().enumerate() {
+            let scored = scored.map_err(|e| bad(format!("labels[{i}]: {e}")))?;
+            let is_correct = scored.verdict.is_correct();
+            rewards.push(scored.reward);
+            scores.push(if is_correct { 1.0 } else { 0.0 });
+            format_ok.push(if scored.verdict.format_ok { 1.0 } else { 0.0 });
+            correct.push(if is_correct { 1.0 } else { 0.0 });
+            unparseable.push(
+                if scored.verdict.outcome == metaalign_core::Outcome::Unparseable {
+                    1.0
+                } else {
+                    0.0
+                },
+            );
+            matched.push(if how == PromptMatch::Prefix { 1.0 } else { 0.0 });
+        }
+        Ok(json!({
+            "rewards": rewards,
+            "scores": scores,
+            "extra_logs": {
+                "format_ok": format_ok,
+                "correct": correct,
+                "unparseable": unparseable,
+                "prompt_matched": matched,
+            },
+        }))
+    }
+
+    fn authorize(&self, headers: &HeaderMap) -> std::result::Result<(), Rejection> {
+        let Some(token) = &self.token else {
+            return Ok(());
+        };
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        match given {
+            Some(g) if constant_time_eq(g.as_bytes(), token.as_bytes()) => Ok(()),
+            _ => Err(Rejection(
+                StatusCode::UNAUTHORIZED,
+                "missing or wrong bearer token (send `Authorization: Bearer <token>`)".into(),
+            )),
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn get_reward(
+    State(svc): State<Arc<RewardService>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    svc.stats.requests.fetch_add(1, Ordering::Relaxed);
+    let result = handle(svc.clone(), headers, body).await;
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => {
+            svc.stats.rejected.fetch_add(1, Ordering::Relaxed);
+            r.into_response()
+        }
+    }
+}
+
+async fn handle(
+    svc: Arc<RewardService>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> std::result::Result<Value, Rejection> {
+    svc.authorize(&headers)?;
+    let _permit = svc.permits.acquire().await.map_err(|_| {
+        Rejection(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the service is shutting down".into(),
+        )
+    })?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let worker = svc.clone();
+    svc.pool.spawn(move || {
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let req: RewardRequest = serde_json::from_slice(&body).map_err(|e| {
+                bad(format!(
+                    "malformed request: {e} (expected {{\"query\": [string], \"prompts\": [string], \"labels\": [string]}})"
+                ))
+            })?;
+            let v = worker.score_request(&req)?;
+            worker
+                .stats
+                .scored
+                .fetch_add(req.query.len() as u64, Ordering::Relaxed);
+            Ok(v)
+        }))
+        .unwrap_or_else(|_| {
+            Err(Rejection(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error while scoring".into(),
+            ))
+        });
+        let _ = tx.send(out);
+    });
+    rx.await.map_err(|_| {
+        Rejection(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the scoring worker stopped".into(),
+        )
+    })?
+}
+
+async fn health(State(svc): State<Arc<RewardService>>, headers: HeaderMap) -> Response {
+    if let Err(r) = svc.authorize(&headers) {
+        return r.into_response();
+    }
+    Json(json!({
+        "status": "ok",
+        "reward": svc.scorer.reward_scheme().name(),
+        "requests": svc.stats.requests.load(Ordering::Relaxed),
+        "scored": svc.stats.scored.load(Ordering::Relaxed),
+        "rejected": svc.stats.rejected.load(Ordering::Relaxed),
+    }))
+    .into_response()
+}
+
+/// The service's routes, for embedding in a larger axum app.
+pub fn router(svc: Arc<RewardService>, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route("/get_reward", post(get_reward))
+        .route("/health", get(health))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(svc)
+}
+
+/// A bound, not yet running, service.
+pub struct BoundService {
+    pub addr: SocketAddr,
+    listener: TcpListener,
+    app: Router,
+    pub service: Arc<RewardService>,
+}
+
+/// Binds the listener (port 0 picks a free port; see `addr`).
+pub async fn bind(config: &ServeConfig) -> Result<BoundService> {
+    let service = Arc::new(RewardService::new(config)?);
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|e| Error::wrap(format!("cannot bind {}", config.bind), e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::wrap("cannot read the bound address", e))?;
+    let app = router(service.clone(), config.max_body_bytes);
+    Ok(BoundService {
+        addr,
+        listener,
+        app,
+        service,
+    })
+}
+
+impl BoundService {
+    /// Serves until `shutdown` resolves (then finishes open requests).
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        axum::serve(self.listener, self.app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(|e| Error::wrap("reward service failed", e))
+    }
+
+    /// Runs in the background on the current tokio runtime; the service
+    /// stops when the returned handle's sender is dropped or sent to.
+    pub fn spawn(
+        self,
+    ) -> (
+        SocketAddr,
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<Result<()>>,
+    ) {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let addr = self.addr;
+        let handle = tokio::spawn(self.serve(async move {
+            let _ = rx.await;
+        }));
+        (addr, tx, handle)
+    }
+}
