@@ -249,6 +249,12 @@ async fn an_interrupted_stage_resumes_from_its_own_state() {
         "1\n2\n"
     );
 
+    let plan = pipeline::dry_run(&p, &RunOptions::default()).unwrap();
+    assert_eq!(
+        plan.stages[1].status.as_deref(),
+        Some("would run (unfinished: resumes from its folder)")
+    );
+
     // the same command again: `base` is skipped, `long` continues at step 3
     std::fs::remove_file(run_dir.join("cancel-at")).unwrap();
     let summary = run(&p, &[]).await.unwrap();

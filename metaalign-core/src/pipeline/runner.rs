@@ -282,7 +282,7 @@ fn up_to_date(
     }
     let Some(done) = &state.completed else {
         return Err(if state.started.is_some() {
-            "not finished (resumes from its folder)".into()
+            "unfinished: resumes from its folder".into()
         } else {
             "never ran".into()
         });
