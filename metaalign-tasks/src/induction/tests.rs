@@ -68,6 +68,42 @@ fn generated_tasks_are_well_posed_at_every_level() {
 }
 
 #[test]
+fn every_mask_mode_gives_solvable_unique_puzzles() {
+    for mask in [MaskPosition::End, MaskPosition::Anywhere] {
+        let g = InductionGenerator::new(InductionConfig {
+            mask,
+            ..Default::default()
+        })
+        .unwrap();
+        let mut first = 0;
+        for level in 1..=7u32 {
+            for i in 0..100u64 {
+                let t = g
+                    .generate(
+                        Level(level),
+                        i,
+                        &mut item_rng(2, "masks", u64::from(level) * 1000 + i),
+                    )
+                    .unwrap();
+                let seq = task_sequence(&t).unwrap();
+                if mask == MaskPosition::End {
+                    assert_eq!(seq.mask + 1, seq.terms.len());
+                }
+                first += usize::from(seq.mask == 0);
+                let solved = g.solve(&t).unwrap();
+                assert_eq!(solved.answer, t.answer, "{}", t.puzzle);
+                let masked = Masked::new(&seq.terms, seq.mask).unwrap();
+                let own = solve_masked(&masked, None, None, None).unwrap();
+                assert_eq!(own.value.to_string(), t.answer, "{}", t.puzzle);
+            }
+        }
+        if mask == MaskPosition::Anywhere {
+            assert!(first > 0, "the first term is sometimes masked");
+        }
+    }
+}
+
+#[test]
 fn levels_follow_the_paper_shapes() {
     let g = gen();
     let mut rng = item_rng(3, "shapes", 0);
