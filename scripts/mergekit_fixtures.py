@@ -161,6 +161,47 @@ parameters:
     - value: 0.4
 dtype: float32
 """,
+    "breadcrumbs": """
+models:
+  - model: ./inputs/model_a
+    parameters: {weight: 1.0, density: 0.6, gamma: 0.1}
+  - model: ./inputs/model_b
+    parameters: {weight: 0.5, density: 0.8, gamma: 0.05}
+merge_method: breadcrumbs
+base_model: ./inputs/base
+dtype: float32
+""",
+    "breadcrumbs_ties": """
+models:
+  - model: ./inputs/model_a
+    parameters: {weight: 1.0, density: 0.6, gamma: 0.1}
+  - model: ./inputs/model_b
+    parameters: {weight: 0.5, density: 0.8, gamma: 0.1}
+  - model: ./inputs/model_c
+    parameters: {weight: 0.7, density: 0.7, gamma: 0.1}
+merge_method: breadcrumbs_ties
+base_model: ./inputs/base
+dtype: float32
+""",
+    "model_stock": """
+models:
+  - model: ./inputs/model_a
+  - model: ./inputs/model_b
+  - model: ./inputs/model_c
+merge_method: model_stock
+base_model: ./inputs/base
+dtype: float32
+""",
+    "model_stock_filter_wise": """
+models:
+  - model: ./inputs/model_a
+  - model: ./inputs/model_b
+  - model: ./inputs/model_c
+merge_method: model_stock
+base_model: ./inputs/base
+parameters: {filter_wise: true}
+dtype: float32
+""",
 }
 
 

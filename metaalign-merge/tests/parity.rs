@@ -20,42 +20,80 @@ async fn merge_case(case: &str) -> (Tensors, Tensors) {
     (load(&out), load(&dir.join("expected").join(case)))
 }
 
+/// Merges `case` and asserts max |ours − mergekit| <= tol (printed with --nocapture).
+async fn check(case: &str, tol: f32) {
+    let (ours, theirs) = merge_case(case).await;
+    let d = max_abs_diff(&ours, &theirs);
+    eprintln!("{case}: max abs diff vs mergekit {d:e}");
+    assert!(d <= tol, "{case}: max diff {d} > {tol}");
+}
+
 #[tokio::test]
 async fn linear_normalized_is_bit_exact() {
-    let (ours, theirs) = merge_case("linear_norm").await;
-    assert_eq!(max_abs_diff(&ours, &theirs), 0.0);
+    check("linear_norm", 0.0).await;
 }
 
 #[tokio::test]
 async fn linear_raw_sum_is_bit_exact() {
-    let (ours, theirs) = merge_case("linear_raw").await;
-    assert_eq!(max_abs_diff(&ours, &theirs), 0.0);
+    check("linear_raw", 0.0).await;
 }
 
 #[tokio::test]
 async fn linear_with_filters_and_gradients_matches() {
-    let (ours, theirs) = merge_case("linear_filters").await;
-    let d = max_abs_diff(&ours, &theirs);
-    assert!(d <= 1e-6, "max diff {d}");
+    check("linear_filters", 1e-6).await;
 }
 
 #[tokio::test]
 async fn task_arithmetic_matches() {
-    let (ours, theirs) = merge_case("task_arithmetic").await;
-    let d = max_abs_diff(&ours, &theirs);
-    assert!(d <= 1e-6, "max diff {d}");
+    check("task_arithmetic", 1e-6).await;
 }
 
 #[tokio::test]
 async fn ties_matches() {
-    let (ours, theirs) = merge_case("ties").await;
-    let d = max_abs_diff(&ours, &theirs);
-    assert!(d <= 1e-6, "max diff {d}");
+    check("ties", 1e-6).await;
 }
 
 #[tokio::test]
 async fn slerp_with_filtered_gradients_matches() {
-    let (ours, theirs) = merge_case("slerp").await;
-    let d = max_abs_diff(&ours, &theirs);
-    assert!(d <= 1e-6, "max diff {d}");
+    check("slerp", 1e-6).await;
+}
+
+#[tokio::test]
+async fn breadcrumbs_matches() {
+    check("breadcrumbs", 1e-6).await;
+}
+
+#[tokio::test]
+async fn breadcrumbs_ties_matches() {
+    check("breadcrumbs_ties", 1e-6).await;
+}
+
+#[tokio::test]
+async fn model_stock_matches() {
+    check("model_stock", 1e-6).await;
+}
+
+#[tokio::test]
+async fn model_stock_filter_wise_matches() {
+    check("model_stock_filter_wise", 1e-6).await;
+}
+
+/// The merges differ from their inputs (so the comparisons above are not vacuous).
+#[tokio::test]
+async fn merges_change_the_weights() {
+    let dir = fixtures();
+    let a = load(&dir.join("inputs/model_a"));
+    let base = load(&dir.join("inputs/base"));
+    for case in [
+        "linear_norm",
+        "task_arithmetic",
+        "ties",
+        "slerp",
+        "breadcrumbs",
+        "model_stock",
+    ] {
+        let out = load(&dir.join("expected").join(case));
+        assert!(max_abs_diff(&out, &a) > 1e-4, "{case} equals model_a");
+        assert!(max_abs_diff(&out, &base) > 1e-4, "{case} equals base");
+    }
 }
