@@ -196,5 +196,10 @@ mod tests {
         let err = ParamValue::from_json(&serde_json::json!("x"), "model `a` weight").unwrap_err();
         assert!(err.to_string().contains("model `a` weight"), "{err}");
         assert!(ParamValue::from_json(&serde_json::json!([]), "w").is_err());
+        // integers (the paper's `weight: 1`) are numbers too
+        assert_eq!(
+            ParamValue::from_json(&serde_json::json!(1), "w").unwrap(),
+            ParamValue::Scalar(1.0)
+        );
     }
 }
