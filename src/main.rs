@@ -13,6 +13,11 @@ fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+    // Two crates registering the same kind in one slot is a start-up error.
+    if let Err(err) = metaalign_core::registry::all() {
+        eprintln!("error: {err}");
+        return ExitCode::FAILURE;
+    }
     match cli.run() {
         Ok(code) => code,
         Err(err) => {

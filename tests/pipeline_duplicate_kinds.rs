@@ -30,4 +30,14 @@ fn the_registry_refuses_duplicate_kinds_at_start_up() {
         "{e}"
     );
     assert!(e.contains("pipeline_duplicate_kinds::elsewhere"), "{e}");
+
+    // a pipeline is not interpreted while a kind is ambiguous
+    let e = metaalign_core::pipeline::Pipeline::parse(
+        "[run]\nname = \"x\"\n",
+        "p.toml",
+        std::path::Path::new("."),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("registered twice"), "{e}");
 }
