@@ -135,6 +135,12 @@ pub fn training_curves(metrics_path: &Path, out_dir: &Path) -> Result<Vec<PathBu
     let by_stage = read_metrics(metrics_path)?;
     let mut written = Vec::new();
     for (stage, records) in by_stage {
+        // Only step records (trainers log `step`); events and evaluation
+        // summaries are not curves.
+        let records: Vec<serde_json::Value> = records
+            .into_iter()
+            .filter(|r| r.get("step").and_then(|s| s.as_f64()).is_some())
+            .collect();
         let keys: Vec<&str> = CURVE_KEYS
             .iter()
             .copied()
