@@ -13,6 +13,7 @@ pub mod common;
 pub mod config;
 pub mod rl;
 pub mod sft;
+pub mod short_prompt;
 
 pub use common::{Layout, TrainerState};
 pub use config::{

@@ -1,0 +1,99 @@
+//! `kind = "short_prompt"`: a task-source layer that replaces a task's chat
+//! prompt (system instructions + puzzle + answer-format instructions, about
+//! 700 characters for the meta-ability tasks) by the puzzle alone as the
+//! user turn. Everything else — kind, ground truth, answer, rationale,
+//! verifier, solver — is the inner source's.
+//!
+//! Why: attention cost grows with the square of the prompt length, and a
+//! tiny character-level model learns the answer format from its supervised
+//! warm-up, not from instructions; the short prompt makes RL experiments on
+//! two CPU cores feasible (`examples/pipelines/rl-evidence.toml`). Training
+//! and evaluation see the same prompts because both build their tasks from
+//! the same `[tasks.NAME]` source.
+
+use std::sync::Arc;
+
+use metaalign_core::{
+    register, Ability, ChatMessage, Level, Result, Solution, Task, TaskConfig, TaskGenerator,
+    Verifier,
+};
+use serde::{Deserialize, Serialize};
+
+fn default_inner() -> Box<dyn TaskConfig> {
+    Box::new(metaalign_tasks::induction::InductionConfig::default())
+}
+
+/// Settings of the `short_prompt` layer.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShortPromptConfig {
+    /// The wrapped task source (default `{ kind = "induction" }`).
+    #[serde(default = "default_inner")]
+    pub inner: Box<dyn TaskConfig>,
+    /// Appended to the puzzle on its own line (default: nothing).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub instruction: String,
+}
+
+#[typetag::serde(name = "short_prompt")]
+impl TaskConfig for ShortPromptConfig {
+    fn build(&self) -> Result<Arc<dyn TaskGenerator>> {
+        Ok(Arc::new(ShortPrompt {
+            inner: self.inner.build()?,
+            instruction: self.instruction.clone(),
+        }))
+    }
+}
+
+register! {
+    slot: Task,
+    kind: "short_prompt",
+    description: "layer: the inner source's tasks with the puzzle alone as the prompt (cheap prompts for tiny-model experiments)",
+    example: "kind = \"short_prompt\"\ninner = { kind = \"induction\" }\n",
+}
+
+/// The generator of the `short_prompt` layer.
+pub struct ShortPrompt {
+    pub inner: Arc<dyn TaskGenerator>,
+    pub instruction: String,
+}
+
+impl ShortPrompt {
+    /// The short prompt of a task.
+    pub fn rewrite(&self, mut task: Task) -> Task {
+        let user = if self.instruction.is_empty() {
+            task.puzzle.trim().to_string()
+        } else {
+            format!("{}\n{}", task.puzzle.trim(), self.instruction)
+        };
+        task.prompt = vec![ChatMessage::new("user", user)];
+        task.templated = false;
+        task
+    }
+}
+
+impl TaskGenerator for ShortPrompt {
+    fn kind(&self) -> &str {
+        self.inner.kind()
+    }
+    fn ability(&self) -> Ability {
+        self.inner.ability()
+    }
+    fn levels(&self) -> Vec<Level> {
+        self.inner.levels()
+    }
+    fn generate(
+        &self,
+        level: Level,
+        index: u64,
+        rng: &mut metaalign_core::seed::Rng,
+    ) -> Result<Task> {
+        Ok(self.rewrite(self.inner.generate(level, index, rng)?))
+    }
+    fn verifier(&self) -> Arc<dyn Verifier> {
+        self.inner.verifier()
+    }
+    fn solve(&self, task: &Task) -> Result<Solution> {
+        self.inner.solve(task)
+    }
+}
