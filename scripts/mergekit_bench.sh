@@ -4,7 +4,7 @@
 # example), merged with the paper's linear weights 1.0 / 0.2 / 0.1.
 #
 # Usage: scripts/mergekit_bench.sh [linear|ties]
-# Env: METAALIGN_BENCH_DIR (default /tmp/metaalign-bench),
+# Env: SKIP_BUILD=1 (reuse target/release/examples/bench_merge), METAALIGN_BENCH_DIR (default /tmp/metaalign-bench),
 #      MERGEKIT (default /work/pyenv/bin/mergekit-yaml).
 # Prints wall time and peak RSS (/usr/bin/time -v) for both tools.
 set -euo pipefail
@@ -13,7 +13,8 @@ DIR="${METAALIGN_BENCH_DIR:-/tmp/metaalign-bench}"
 MERGEKIT="${MERGEKIT:-/work/pyenv/bin/mergekit-yaml}"
 cd "$(dirname "$0")/.."
 
-cargo build --release -p metaalign-merge --example bench_merge
+# SKIP_BUILD=1 reuses an existing release build of the example.
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -p metaalign-merge --example bench_merge
 BENCH=target/release/examples/bench_merge
 METAALIGN_BENCH_DIR="$DIR" "$BENCH" prepare "$METHOD"
 
