@@ -271,7 +271,18 @@ impl EvaluateStage {
                 let file = std::fs::File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
                 let mut log = std::io::BufWriter::new(file);
                 let mut log_err: Option<std::io::Error> = None;
+                let total: usize = sets.iter().map(|s| s.tasks.len() * (1 + opts.avg_k)).sum();
+                let bar = indicatif::ProgressBar::new(total as u64);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{prefix} [{bar:30}] {pos}/{len} responses {elapsed_precise}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+                );
+                bar.set_prefix(format!("eval {name}"));
                 let results = evaluate_policy(&mut policy, &sets, &opts, &ctx.cancel, |rec| {
+                    bar.inc(1);
                     if log_err.is_none() {
                         if let Err(e) = serde_json::to_writer(&mut log, &rec)
                             .map_err(std::io::Error::other)
@@ -281,6 +292,7 @@ impl EvaluateStage {
                         }
                     }
                 })?;
+                bar.finish_and_clear();
                 if let Some(e) = log_err {
                     return Err(Error::io(&log_path, e));
                 }
@@ -561,7 +573,10 @@ mod tests {
         assert_eq!(a.accuracy, b.accuracy);
         assert!(report.row("oracle", "deduction", Some(1)).is_some());
         let section = out.report.unwrap();
-        assert!(section.contains("### T") && section.contains("accuracy-1.png"), "{section}");
+        assert!(
+            section.contains("### T") && section.contains("accuracy-1.png"),
+            "{section}"
+        );
         assert!(run_dir.join("eval/accuracy-1.png").is_file());
         let responses = std::fs::read_to_string(run_dir.join("eval/responses/a.jsonl")).unwrap();
         assert_eq!(responses.lines().count(), 3 * (1 + 2));
@@ -570,7 +585,9 @@ mod tests {
                 .unwrap();
         let rows = run_report["results"].as_array().unwrap();
         assert!(rows.iter().all(|r| r["stage"] == "eval"));
-        assert!(rows.iter().any(|r| r["model"] == "oracle" && r["level"].is_null()));
+        assert!(rows
+            .iter()
+            .any(|r| r["model"] == "oracle" && r["level"].is_null()));
 
         // A second run reads the cached results instead of generating again.
         std::fs::remove_file(run_dir.join("eval/responses/a.jsonl")).unwrap();
@@ -590,7 +607,10 @@ mod tests {
         let mut st = stage();
         let names = vec!["deduction".to_string()];
         st.check(&names).unwrap();
-        let err = st.check(&["induction".to_string()]).unwrap_err().to_string();
+        let err = st
+            .check(&["induction".to_string()])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`deduction`"), "{err}");
         st.oracle = vec!["zzz".into()];
         assert!(st.check(&names).unwrap_err().to_string().contains("zzz"));
@@ -599,7 +619,11 @@ mod tests {
         assert!(st.check(&names).unwrap_err().to_string().contains("nope"));
         let mut st = stage();
         st.temperature = 0.0;
-        assert!(st.check(&names).unwrap_err().to_string().contains("temperature"));
+        assert!(st
+            .check(&names)
+            .unwrap_err()
+            .to_string()
+            .contains("temperature"));
         let text = "kind = \"evaluate\"\nmodels = { a = \"policy\" }\ntasks = [\"d\"]\nbogus = 1";
         let err = metaalign_core::config::from_toml_str::<Box<dyn StageConfig>>(text, "x.toml")
             .unwrap_err()
