@@ -298,6 +298,33 @@ impl Qwen2 {
         bias: &Tensor,
         cache: &mut Cache,
     ) -> Result<Tensor> {
+        let t = ids.dim(1)?;
+        let x = self.blocks_fused(ids, positions, bias, Some(cache))?;
+        let last = x.narrow(1, t - 1, 1)?.contiguous()?;
+        let last = candle_nn::ops::rms_norm(&last, &self.norm, self.cfg.rms_norm_eps as f32)?;
+        self.lm_head(&last)?.squeeze(1)
+    }
+
+    /// No-grad full-sequence forward with fused ops (no cache): the final
+    /// hidden states [B, T, hidden], like [`Qwen2::forward_hidden`] but
+    /// faster and never differentiable.
+    pub fn forward_hidden_fused(
+        &self,
+        ids: &Tensor,
+        positions: &[Vec<u32>],
+        bias: &Tensor,
+    ) -> Result<Tensor> {
+        let x = self.blocks_fused(ids, positions, bias, None)?;
+        candle_nn::ops::rms_norm(&x.contiguous()?, &self.norm, self.cfg.rms_norm_eps as f32)
+    }
+
+    fn blocks_fused(
+        &self,
+        ids: &Tensor,
+        positions: &[Vec<u32>],
+        bias: &Tensor,
+        mut cache: Option<&mut Cache>,
+    ) -> Result<Tensor> {
         let (b, t) = ids.dims2()?;
         let (cos, sin) = self.rope_for(positions)?;
         let mut x = self.embed.embedding_like(ids)?;
@@ -308,7 +335,7 @@ impl Qwen2 {
             self.cfg.head_dim(),
         );
         let scale = 1.0 / (hd as f64).sqrt();
-        for (layer, kv) in self.layers.iter().zip(cache.layers.iter_mut()) {
+        for (li, layer) in self.layers.iter().enumerate() {
             let h = candle_nn::ops::rms_norm(&x.contiguous()?, &layer.input_norm, eps)?;
             let q = layer
                 .q
@@ -330,7 +357,10 @@ impl Qwen2 {
                 .contiguous()?;
             let q = candle_nn::rotary_emb::rope(&q, &cos, &sin)?;
             let k = candle_nn::rotary_emb::rope(&k, &cos, &sin)?;
-            let (k, v) = kv.append(&k, &v)?;
+            let (k, v) = match cache.as_deref_mut() {
+                Some(c) => c.layers[li].append(&k, &v)?,
+                None => (k, v),
+            };
             let k = repeat_kv(k.contiguous()?, nh / nkv)?;
             let v = repeat_kv(v.contiguous()?, nh / nkv)?;
             let att = (q.matmul(&k.t()?)? * scale)?.broadcast_add(bias)?;
@@ -341,9 +371,7 @@ impl Qwen2 {
             let m = (layer.gate.forward(&h)?.silu()? * layer.up.forward(&h)?)?;
             x = (x + layer.down.forward(&m)?)?;
         }
-        let last = x.narrow(1, t - 1, 1)?.contiguous()?;
-        let last = candle_nn::ops::rms_norm(&last, &self.norm, eps)?;
-        self.lm_head(&last)?.squeeze(1)
+        Ok(x)
     }
 }
 

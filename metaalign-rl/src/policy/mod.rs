@@ -389,10 +389,7 @@ impl QwenPolicy {
 
     /// Left-pads prompts, right-pads continuations: returns the ids, the
     /// attention mask, the prompt width P and the continuation width T.
-    fn pack(
-        &self,
-        batch: &[(Vec<u32>, Vec<u32>)],
-    ) -> Result<Packed> {
+    fn pack(&self, batch: &[(Vec<u32>, Vec<u32>)]) -> Result<Packed> {
         let p = batch.iter().map(|(a, _)| a.len()).max().unwrap_or(0);
         let t = batch.iter().map(|(_, c)| c.len()).max().unwrap_or(0);
         if let Some(i) = batch.iter().position(|(a, _)| a.is_empty()) {
@@ -456,9 +453,12 @@ impl QwenPolicy {
         }
         let ids_t = Tensor::from_vec(ids.clone(), (b, p + t), &self.device).map_err(cerr)?;
         let (positions, bias) = positions_and_bias(&mask, &self.device).map_err(cerr)?;
-        let hidden = model
-            .forward_hidden(&ids_t, &positions, &bias)
-            .map_err(cerr)?;
+        let hidden = if opts.with_grad {
+            model.forward_hidden(&ids_t, &positions, &bias)
+        } else {
+            model.forward_hidden_fused(&ids_t, &positions, &bias)
+        }
+        .map_err(cerr)?;
         // Position p-1+j predicts continuation token j.
         let h = hidden.narrow(1, p - 1, t).map_err(cerr)?;
         let mut logits = model.lm_head(&h).map_err(cerr)?;
@@ -519,7 +519,14 @@ impl QwenPolicy {
         }
         let ids_t = Tensor::from_vec(ids, (rows.len(), t), &self.device).map_err(cerr)?;
         let (positions, bias) = positions_and_bias(&mask, &self.device).map_err(cerr)?;
-        model.forward(&ids_t, &positions, &bias).map_err(cerr)
+        if with_grad {
+            model.forward(&ids_t, &positions, &bias)
+        } else {
+            model
+                .forward_hidden_fused(&ids_t, &positions, &bias)
+                .and_then(|h| model.lm_head(&h))
+        }
+        .map_err(cerr)
     }
 
     /// Samples one continuation per prompt (token ids), in chunks of
