@@ -79,7 +79,7 @@ fn main() -> metaalign_core::Result<()> {
         rt.block_on(trainer.train(inputs))?;
         let recs = Layout::new(&out).read_steps()?;
         println!(
-            "{:<14} {:>16.1} {:>12.3} {:>12.3} {:>14.3}",
+            "{:<14} {:>16} {:>12} {:>12} {:>14}",
             name,
             mean(&recs, "rollout_tokens_per_s"),
             mean(&recs, "rollout_s"),

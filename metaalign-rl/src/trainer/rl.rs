@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use candle_core::Tensor;
 use metaalign_core::trainer::TrainOutput;
 use metaalign_core::{
-    Error, Level, Policy, Result, SamplingParams, Task, TaskGenerator, TrainInputs, Trainer,
-    Verifier,
+    Error, Level, Outcome, Policy, Result, SamplingParams, Task, TaskGenerator, TrainInputs,
+    Trainer, Verdict, Verifier,
 };
 use metaalign_tasks::ChatTemplate;
 use rand::seq::SliceRandom;
@@ -369,7 +369,7 @@ impl RlTrainer {
             let p = i / s.samples_per_prompt;
             let (src, task, ids) = &tasks[p];
             let text = response_text(policy, &g.tokens)?;
-            let verdict = verifiers[*src].verify(task, &text);
+            let verdict = verify_guarded(verifiers[*src].as_ref(), task, &text);
             let reward = inputs.reward.reward(&verdict, &text) as f32;
             rollouts.push(Rollout {
                 group: p,
@@ -608,6 +608,29 @@ impl RlTrainer {
     }
 }
 
+/// Verifiers are total by contract; a panicking one (a bug) must not kill
+/// a long training run: the response counts as unparseable and the panic is
+/// reported as a warning.
+pub(crate) fn verify_guarded(verifier: &dyn Verifier, task: &Task, text: &str) -> Verdict {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| verifier.verify(task, text))) {
+        Ok(v) => v,
+        Err(e) => {
+            let msg = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            tracing::warn!(task = %task.id, "verifier panicked (counted as unparseable): {msg}");
+            Verdict {
+                format_ok: false,
+                outcome: Outcome::Unparseable,
+                parsed: None,
+                details: format!("verifier panicked: {msg}"),
+            }
+        }
+    }
+}
+
 pub(crate) fn budget_spent(state: &TrainerState, max_minutes: Option<f64>) -> bool {
     max_minutes.is_some_and(|m| state.elapsed_s >= m * 60.0)
 }
@@ -690,4 +713,35 @@ pub(crate) fn finish(
         steps: state.step,
         plots,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Panics;
+    impl Verifier for Panics {
+        fn verify(&self, _task: &Task, _response: &str) -> Verdict {
+            panic!("byte index 2 is not a char boundary")
+        }
+    }
+
+    #[test]
+    fn a_panicking_verifier_counts_as_unparseable() {
+        let task = Task {
+            id: "t".into(),
+            kind: "x".into(),
+            ability: metaalign_core::Ability::Deduction,
+            level: Level(1),
+            puzzle: String::new(),
+            prompt: Vec::new(),
+            templated: false,
+            answer: String::new(),
+            ground_truth: serde_json::Value::Null,
+            rationale: None,
+        };
+        let v = verify_guarded(&Panics, &task, "\u{fffd} is unreachable");
+        assert_eq!(v.outcome, Outcome::Unparseable);
+        assert!(v.details.contains("char boundary"), "{}", v.details);
+    }
 }
