@@ -203,14 +203,15 @@ impl InductionGenerator {
         })?;
         let answer = terms[mask];
         let puzzle = puzzle_text(&masked.visible());
-        let rationale = if self.config.rationale {
-            let size = rule.map(|r| r.complexity().size);
-            solve_masked(&masked, Some(answer), size, rule)
+        let rationale = if !self.config.rationale {
+            None
+        } else if let Some(rule) = rule.filter(|r| r.terms(terms.len()).as_deref() == Some(terms)) {
+            Some(rule_rationale(&masked, rule, terms))
+        } else {
+            solve_masked(&masked, Some(answer), None, None)
                 .ok()
                 .filter(|s| s.value == answer)
                 .map(|s| s.rationale)
-        } else {
-            None
         };
         let mut gt = json!({
             "answer": answer,
@@ -301,23 +302,55 @@ impl TaskGenerator for InductionGenerator {
 /// The puzzle statement, in the paper's layout (every item quoted, as in
 /// its `puzzle_text`).
 pub fn puzzle_text(visible: &[Option<i64>]) -> String {
-    let items: Vec<String> = visible
-        .iter()
-        .map(|v| match v {
-            Some(x) => format!("'{x}'"),
-            None => "'?'".to_string(),
-        })
-        .collect();
+    use std::fmt::Write as _;
     let missing_inside = visible.last().is_some_and(|v| v.is_some());
-    format!(
-        "Given the following sequence{},\n[{}]\nWhat is the value at the question mark?",
-        if missing_inside {
-            " with a missing term"
+    let mut out = String::with_capacity(96 + visible.len() * 8);
+    out.push_str("Given the following sequence");
+    if missing_inside {
+        out.push_str(" with a missing term");
+    }
+    out.push_str(",\n[");
+    for (i, v) in visible.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        match v {
+            Some(x) => {
+                let _ = write!(out, "'{x}'");
+            }
+            None => out.push_str("'?'"),
+        }
+    }
+    out.push_str("]\nWhat is the value at the question mark?");
+    out
+}
+
+/// The rationale of a generated task from its own rule: the rule, how it
+/// yields the masked term, and the uniqueness it was checked for.
+fn rule_rationale(masked: &Masked, rule: &Rule, terms: &[i64]) -> String {
+    use std::fmt::Write as _;
+    let m = masked.mask();
+    let class = rule.complexity();
+    let mut text = String::with_capacity(256);
+    text.push_str("The sequence is ");
+    for (i, x) in terms.iter().enumerate() {
+        if i > 0 {
+            text.push_str(", ");
+        }
+        if i == m {
+            text.push('?');
         } else {
-            ""
-        },
-        items.join(", ")
-    )
+            let _ = write!(text, "{x}");
+        }
+    }
+    let _ = write!(
+        text,
+        ". It follows {} ({class}), and every rule of the declared families up to this size that fits the visible terms gives the same missing term. {} So the missing term is {}.",
+        rule.describe(),
+        derivation(rule, terms, m),
+        terms[m]
+    );
+    text
 }
 
 const SYSTEM_PROMPT: &str = "You are a careful reasoner. Think the problem through inside \

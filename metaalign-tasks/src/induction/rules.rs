@@ -23,6 +23,9 @@ pub const MAX_FACTOR: i64 = 9;
 /// Longest sequence the analysis accepts (visible terms plus the mask).
 pub const MAX_TERMS: usize = 64;
 
+/// Periods up to this use stack scratch space in the analysis.
+const SMALL: usize = 16;
+
 /// Bits 2..=9: one per allowed factor.
 const FACTOR_BITS: u16 = 0b11_1111_1100;
 
@@ -547,7 +550,14 @@ impl Masked {
     }
 
     fn periodic(&self, p: usize, offset: usize, out: &mut Vec<i64>) -> Status {
-        let mut vals: [Option<i64>; MAX_TERMS] = [None; MAX_TERMS];
+        let mut small = [None; SMALL];
+        let mut big;
+        let vals: &mut [Option<i64>] = if p <= SMALL {
+            &mut small[..p]
+        } else {
+            big = vec![None; p];
+            &mut big
+        };
         for (i, &x) in self.terms.iter().enumerate().skip(offset) {
             if i == self.mask {
                 continue;
@@ -571,10 +581,7 @@ impl Masked {
     }
 
     /// Candidate sets of the `k` slots from the pairs that avoid the mask.
-    fn slots(&self, k: usize, ops: bool, slots: &mut [SlotSet; MAX_TERMS]) -> bool {
-        for s in slots.iter_mut().take(k) {
-            *s = SlotSet::open(ops);
-        }
+    fn slots(&self, k: usize, slots: &mut [SlotSet]) -> bool {
         for (i, o) in self.obs.iter().enumerate() {
             if self.touches_mask(i) {
                 continue;
@@ -589,10 +596,20 @@ impl Masked {
     }
 
     fn cycle(&self, k: usize, ops: bool, out: &mut Vec<i64>) -> Status {
-        let mut slots = [SlotSet::open(ops); MAX_TERMS];
-        if !self.slots(k, ops, &mut slots) {
+        // Fixed-size scratch for the usual small periods (no allocation, no
+        // large memset), a vector beyond.
+        let mut small = [SlotSet::open(ops); SMALL];
+        let mut big;
+        let slots: &mut [SlotSet] = if k <= SMALL {
+            &mut small[..k]
+        } else {
+            big = vec![SlotSet::open(ops); k];
+            &mut big
+        };
+        if !self.slots(k, slots) {
             return Status::Inconsistent;
         }
+        let slots: &[SlotSet] = slots;
         let n = self.len();
         let m = self.mask;
         let left = (m > 0).then(|| ((m - 1) % k, self.terms[m - 1]));
