@@ -502,12 +502,21 @@ impl Masked {
     /// the visible terms fixes the masked term to `answer`.
     pub fn is_unique(&self, max_size: usize, answer: i64) -> bool {
         let mut buf = Vec::with_capacity(8);
-        let max = Complexity::new(max_size, Family::ShiftedPeriodic);
-        Complexity::up_to(max).all(|c| match self.completions(c, &mut buf) {
-            Status::Inconsistent => true,
-            Status::Determined => buf.iter().all(|&v| v == answer),
-            Status::Underdetermined => false,
-        })
+        // Largest sizes first: a competing completion is most often found
+        // there, so rejected draws are rejected early.
+        (1..=max_size)
+            .rev()
+            .flat_map(|size| {
+                Family::ALL
+                    .into_iter()
+                    .map(move |f| Complexity::new(size, f))
+            })
+            .filter(|c| c.is_valid())
+            .all(|c| match self.completions(c, &mut buf) {
+                Status::Inconsistent => true,
+                Status::Determined => buf.iter().all(|&v| v == answer),
+                Status::Underdetermined => false,
+            })
     }
 
     /// The completions at the smallest size where some class fixes the
