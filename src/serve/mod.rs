@@ -23,7 +23,6 @@ pub mod client;
 pub mod load;
 
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -102,6 +101,24 @@ pub struct Stats {
     pub requests: AtomicU64,
     pub scored: AtomicU64,
     pub rejected: AtomicU64,
+}
+
+/// A fast 64-bit hash of a label's text, eight bytes at a time (collisions
+/// are harmless: the cache also compares the text).
+fn label_hash(bytes: &[u8]) -> u64 {
+    let mut h = 0x9E37_79B9_7F4A_7C15u64 ^ bytes.len() as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h ^ u64::from_le_bytes(w))
+            .wrapping_mul(0x0100_0000_01B3_u64 | 0x5851_F42D_0000_0000)
+            .rotate_left(29);
+    }
+    let mut w = [0u8; 8];
+    let rest = chunks.remainder();
+    w[..rest.len()].copy_from_slice(rest);
+    metaalign_core::seed::mix64(h ^ u64::from_le_bytes(w))
 }
 
 /// Parsed labels by the hash of their text (the text is kept to rule out
@@ -268,9 +285,7 @@ impl RewardService {
 
     /// The task of a label, parsed once and then cached by its text.
     fn task_of(&self, label: &str) -> std::result::Result<Arc<Task>, String> {
-        let mut h = DefaultHasher::new();
-        label.hash(&mut h);
-        let key = h.finish();
+        let key = label_hash(label.as_bytes());
         if self.cache_cap > 0 {
             if let Ok(cache) = self.cache.lock() {
                 if let Some((text, task)) = cache.get(&key) {
