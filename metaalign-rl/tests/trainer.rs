@@ -30,10 +30,16 @@ fn inputs(
 ) -> TrainInputs {
     metaalign_tasks::link();
     let mut tasks = BTreeMap::new();
-    tasks.insert(
-        "induction".to_string(),
-        metaalign_core::config::default_task_source("induction").unwrap(),
-    );
+    // Puzzle-only prompts keep the test quick (the full chat prompt is ~700
+    // characters); the trainer code path is the same.
+    let source = metaalign_core::config::from_toml_str::<Box<dyn metaalign_core::TaskConfig>>(
+        "kind = \"short_prompt\"\ninner = { kind = \"induction\" }",
+        "test",
+    )
+    .unwrap()
+    .build()
+    .unwrap();
+    tasks.insert("induction".to_string(), source);
     TrainInputs {
         start: start.to_path_buf(),
         tasks,

@@ -424,8 +424,11 @@ impl RlTrainer {
                 let st = self.update(policy, opt, &rollouts, inputs.seed, step)?;
                 let tok = st.tokens.max(1.0);
                 let grad_norm = st.grad_norms.iter().copied().fold(0.0f64, f64::max);
-                record["loss"] = json!(st.loss);
-                record["pg_loss"] = json!(st.pg_loss);
+                // Mean over the updates of the step (each update's loss is
+                // the sum of its micro-batch parts).
+                let n_upd = (st.updates + st.skipped_updates).max(1) as f64;
+                record["loss"] = json!(st.loss / n_upd);
+                record["pg_loss"] = json!(st.pg_loss / n_upd);
                 record["kl"] = if reference.is_some() {
                     json!(st.kl_sum / tok)
                 } else {
