@@ -31,7 +31,7 @@ def main():
         model.eval()
         n_params = sum(p.numel() for p in model.parameters())
         vocab = model.config.vocab_size
-        prompt = torch.tensor([[(i * 13 + 5) % 300 for i in range(40)]])
+        prompt = torch.tensor([[(i * 13 + 5) % 250 for i in range(40)]])
         res = {}
         with torch.no_grad():
             model.generate(prompt, max_new_tokens=8, do_sample=True, top_p=1.0, top_k=0, temperature=1.0)
