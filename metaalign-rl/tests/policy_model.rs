@@ -373,3 +373,46 @@ fn a_tiny_model_learns_a_small_text_set() {
     assert!(first > 4.0, "start {first}");
     assert!(last < 0.25 * first, "loss {first} -> {last}");
 }
+
+#[test]
+fn policy_kinds_materialize_and_validate() {
+    use metaalign_core::PolicyConfig;
+    let dir = tempfile::tempdir().unwrap();
+    let fresh: Box<dyn PolicyConfig> =
+        metaalign_core::config::from_toml_str("kind = \"fresh\"\npreset = \"tiny\"", "test")
+            .unwrap();
+    assert!(fresh.validate().unwrap().is_empty());
+    let ck = fresh.materialize(dir.path(), 7, "cpu").unwrap();
+    let a = QwenPolicy::load(&ck, &Device::Cpu).unwrap();
+    // Seeded: the same seed gives the same weights.
+    let ck2 = fresh
+        .materialize(&dir.path().join("again"), 7, "cpu")
+        .unwrap();
+    let b = QwenPolicy::load(&ck2, &Device::Cpu).unwrap();
+    let (ta, tb) = (a.named_tensors(), b.named_tensors());
+    for ((na, x), (nb, y)) in ta.iter().zip(&tb) {
+        assert_eq!(na, nb);
+        assert_eq!(
+            x.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            y.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+        );
+    }
+    let bad: Box<dyn PolicyConfig> =
+        metaalign_core::config::from_toml_str("kind = \"fresh\"\npreset = \"huge\"", "test")
+            .unwrap();
+    assert!(bad.validate().unwrap_err().to_string().contains("huge"));
+    let hf: Box<dyn PolicyConfig> =
+        metaalign_core::config::from_toml_str("kind = \"hf\"\npath = \"/no/such/dir\"", "test")
+            .unwrap();
+    let warnings = hf.validate().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(hf.materialize(dir.path(), 0, "cpu").is_err());
+    let hf_ok: Box<dyn PolicyConfig> = metaalign_core::config::from_toml_str(
+        &format!("kind = \"hf\"\npath = {:?}", ck.display().to_string()),
+        "test",
+    )
+    .unwrap();
+    assert!(hf_ok.validate().unwrap().is_empty());
+    assert_eq!(hf_ok.materialize(dir.path(), 0, "cpu").unwrap(), ck);
+    assert!(metaalign_rl::policy::device_from_str("tpu").is_err());
+}
