@@ -3,6 +3,7 @@
 //! backward, clipping, AdamW) for the `tiny` and `small` presets on CPU.
 //!
 //! cargo run --release -p metaalign-rl --example bench_policy [-- --presets tiny,small --new-tokens 128 --steps 3]
+//! `--device cuda:0` runs it on a GPU (build with `--features cuda`; see docs/cuda.md).
 //!
 //! Compare with `scripts/qwen2_bench.py` (PyTorch, same configs) on the same machine.
 
@@ -28,6 +29,12 @@ fn main() -> metaalign_core::Result<()> {
     let new_tokens: usize = arg("--new-tokens", "128").parse().unwrap_or(128);
     let steps: usize = arg("--steps", "3").parse().unwrap_or(3);
     let save = arg("--save-dir", "");
+    let device = metaalign_rl::policy::device_from_str(&arg("--device", "cpu"))?;
+    let sync = |d: &Device| {
+        d.synchronize()
+            .map_err(|e| metaalign_core::Error::msg(e.to_string()))
+    };
+    println!("device: {device:?}");
     println!(
         "threads: RAYON_NUM_THREADS={}",
         std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "unset".into())
@@ -35,7 +42,7 @@ fn main() -> metaalign_core::Result<()> {
     for preset in presets.split(',') {
         let spec = ModelSpec::preset(preset)
             .ok_or_else(|| metaalign_core::Error::config(format!("unknown preset {preset}")))?;
-        let mut p = QwenPolicy::fresh(&spec, TextTokenizer::char_level("")?, 0, &Device::Cpu)?;
+        let mut p = QwenPolicy::fresh(&spec, TextTokenizer::char_level("")?, 0, &device)?;
         if !save.is_empty() {
             // The PyTorch script loads these to run the same config.
             p.save(&std::path::Path::new(&save).join(preset))?;
@@ -92,6 +99,7 @@ fn main() -> metaalign_core::Result<()> {
                 .neg()
                 .map_err(|e| metaalign_core::Error::msg(e.to_string()))?;
             opt.backward_step(&loss)?;
+            sync(&device)?;
             if i > 0 {
                 times.push(t.elapsed().as_secs_f64());
             }
@@ -108,7 +116,7 @@ fn main() -> metaalign_core::Result<()> {
             "{}",
             serde_json::json!({"impl": "candle", "preset": preset, "params": p.num_parameters(),
                 "sample_tok_s_b1": sample[0].1, "sample_tok_s_b16": sample[1].1, "train_step_s": step,
-                "new_tokens": new_tokens})
+                "new_tokens": new_tokens, "device": format!("{device:?}")})
         );
     }
     Ok(())
