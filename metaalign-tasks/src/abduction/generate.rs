@@ -95,6 +95,11 @@ impl Names {
     }
 
     fn fresh(&mut self, rng: &mut Rng) -> Atom {
+        if self.names.len() * 2 >= self.used.len() {
+            // Pool half used (only at very high levels): numbered names.
+            self.names.push(format!("Z{}", self.names.len()));
+            return self.names.len() - 1;
+        }
         loop {
             // One letter a third of the time, as in the paper's data.
             let code = if rng.random_bool(0.3) {
@@ -102,16 +107,9 @@ impl Names {
             } else {
                 26 + rng.random_range(0..26 * 26)
             };
-            if self.used[code] {
-                if self.names.len() >= 26 + 26 * 26 - 1 {
-                    // Practically unreachable; fall back to a scan.
-                    if let Some(c) = self.used.iter().position(|u| !u) {
-                        return self.take(c);
-                    }
-                }
-                continue;
+            if !self.used[code] {
+                return self.take(code);
             }
-            return self.take(code);
         }
     }
 

@@ -50,9 +50,9 @@ impl Default for AbductionConfig {
 #[typetag::serde(name = "abduction")]
 impl TaskConfig for AbductionConfig {
     fn build(&self) -> Result<Arc<dyn TaskGenerator>> {
-        if !(1..=40).contains(&self.max_level) {
+        if !(1..=20).contains(&self.max_level) {
             return Err(Error::config(format!(
-                "abduction: max_level must be between 1 and 40, got {}",
+                "abduction: max_level must be between 1 and 20, got {}",
                 self.max_level
             )));
         }

@@ -24,7 +24,9 @@ use crate::common::{check_format, extract_answer, normalize_response};
 use crate::dataset::PaperRecord;
 use crate::logic::{first_falsified, Models};
 pub use generate::{LevelSpec, Target};
-pub use puzzle::{parse_answer, Claim, DeductionPuzzle, NO_ASSIGNMENT};
+pub use puzzle::{
+    formulas_in_text, parse_answer, task_puzzle, Claim, DeductionPuzzle, NO_ASSIGNMENT,
+};
 
 /// The registered kind name.
 pub const KIND: &str = "deduction";
@@ -115,14 +117,19 @@ impl DeductionGenerator {
 
     /// The puzzle statement: variables and numbered formulas.
     pub fn puzzle_text(p: &DeductionPuzzle) -> String {
-        let mut s = format!("Variables: {}\nFormulas:\n", p.names.join(", "));
-        for i in 0..p.formulas.len() {
-            s.push_str(&format!("  {}. {}\n", i + 1, p.formula_text(i)));
+        Self::puzzle_text_of(&p.names, &p.formula_texts())
+    }
+
+    fn puzzle_text_of(names: &[String], formulas: &[String]) -> String {
+        use std::fmt::Write;
+        let mut s = format!("Variables: {}\nFormulas:\n", names.join(", "));
+        for (i, f) in formulas.iter().enumerate() {
+            let _ = writeln!(s, "  {}. {f}", i + 1);
         }
         s
     }
 
-    fn user_prompt(&self, p: &DeductionPuzzle) -> String {
+    fn user_prompt(&self, puzzle: &str) -> String {
         let claim = match (self.config.solutions, self.config.unsat_fraction > 0.0) {
             (SolutionMode::Unique, false) => {
                 "Exactly one assignment of truth values makes every formula true. Find it."
@@ -140,9 +147,8 @@ impl DeductionGenerator {
         format!(
             "Deduce the truth value of each variable from the propositional formulas below. \
              Connectives: ¬ (not), ∧ (and), ∨ (or), → (implies), ↔ (if and only if), ⊕ (exclusive or).\n\n\
-             {}\n{claim}\n\nIn the answer, write one line per variable, in the order listed, for example:\n\
-             <answer>\n(1) A is True\n(2) B is False\n...\n</answer>",
-            Self::puzzle_text(p)
+             {puzzle}\n{claim}\n\nIn the answer, write one line per variable, in the order listed, for example:\n\
+             <answer>\n(1) A is True\n(2) B is False\n...\n</answer>"
         )
     }
 
@@ -155,11 +161,13 @@ impl DeductionGenerator {
         solution: Option<&[bool]>,
     ) -> Task {
         let unique = self.config.solutions == SolutionMode::Unique;
-        let ground_truth = p.ground_truth(solution, unique);
+        let texts = p.formula_texts();
+        let puzzle = Self::puzzle_text_of(&p.names, &texts);
         let answer = match solution {
             Some(s) => p.answer_text(s),
             None => NO_ASSIGNMENT.to_string(),
         };
+        let ground_truth = p.ground_truth_parts(texts, solution, unique, answer.clone());
         let rationale = if self.config.rationale {
             Some(match solution {
                 Some(s) => rationale::rationale(p, s),
@@ -173,11 +181,11 @@ impl DeductionGenerator {
             kind: KIND.into(),
             ability: Ability::Deduction,
             level,
-            puzzle: Self::puzzle_text(p),
             prompt: vec![
                 ChatMessage::new("system", SYSTEM_PROMPT),
-                ChatMessage::new("user", self.user_prompt(p)),
+                ChatMessage::new("user", self.user_prompt(&puzzle)),
             ],
+            puzzle,
             templated: false,
             answer,
             ground_truth,
@@ -239,8 +247,8 @@ impl TaskGenerator for DeductionGenerator {
     }
 
     fn solve(&self, task: &Task) -> Result<Solution> {
-        let (p, _) = DeductionPuzzle::from_ground_truth(&task.ground_truth)
-            .map_err(|e| Error::data(format!("task {}: {e}", task.id)))?;
+        let (p, _) =
+            task_puzzle(task).map_err(|e| Error::data(format!("task {}: {e}", task.id)))?;
         Ok(match p.models() {
             Models::Unsat => Solution {
                 answer: NO_ASSIGNMENT.to_string(),
@@ -264,7 +272,7 @@ impl DeductionVerifier {
     /// Judges an answer text (what is inside `<answer>`), without the
     /// format check.
     pub fn judge(task: &Task, answer: &str) -> (Outcome, Option<String>, String) {
-        let (p, satisfiable) = match DeductionPuzzle::from_ground_truth(&task.ground_truth) {
+        let cached = match puzzle::task_puzzle_cached(task) {
             Ok(x) => x,
             Err(e) => {
                 return (
@@ -274,6 +282,7 @@ impl DeductionVerifier {
                 )
             }
         };
+        let (p, satisfiable) = (&cached.0, cached.1);
         match parse_answer(answer, &p.names) {
             Err(e) => (Outcome::Unparseable, None, e),
             Ok(Claim::NoAssignment) => {

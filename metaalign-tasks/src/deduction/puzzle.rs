@@ -101,14 +101,16 @@ impl DeductionPuzzle {
     /// The answer text of an assignment, in the paper's format
     /// (`(1) A is True` lines, each ending in a newline).
     pub fn answer_text(&self, values: &[bool]) -> String {
-        let mut s = String::new();
+        use std::fmt::Write;
+        let mut s = String::with_capacity(values.len() * 16);
         for (i, (name, v)) in self.names.iter().zip(values).enumerate() {
-            s.push_str(&format!(
-                "({}) {} is {}\n",
+            let _ = writeln!(
+                s,
+                "({}) {} is {}",
                 i + 1,
                 name,
                 if *v { "True" } else { "False" }
-            ));
+            );
         }
         s
     }
@@ -120,13 +122,25 @@ impl DeductionPuzzle {
             Some(v) => self.answer_text(v),
             None => NO_ASSIGNMENT.to_string(),
         };
+        self.ground_truth_parts(self.formula_texts(), solution, unique, text)
+    }
+
+    /// [`DeductionPuzzle::ground_truth`] from already printed formulas and
+    /// answer text.
+    pub fn ground_truth_parts(
+        &self,
+        formulas: Vec<String>,
+        solution: Option<&[bool]>,
+        unique: bool,
+        answer: String,
+    ) -> Value {
         json!({
-            "formulas": self.formula_texts(),
+            "formulas": formulas,
             "variables": self.names,
             "satisfiable": solution.is_some(),
             "unique": unique && solution.is_some(),
             "solution": solution,
-            "solution_text_format": text,
+            "solution_text_format": answer,
         })
     }
 
@@ -161,6 +175,127 @@ impl DeductionPuzzle {
             .unwrap_or(true);
         Ok((puzzle, satisfiable))
     }
+}
+
+/// The formula lines of a puzzle text: the paper's `  - formula` lines or
+/// our `  1. formula` lines.
+pub fn formulas_in_text(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| {
+            let t = line.trim();
+            if let Some(rest) = t.strip_prefix("- ") {
+                return Some(rest.trim().to_string());
+            }
+            let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+            if digits > 0 {
+                return t[digits..].strip_prefix(". ").map(|r| r.trim().to_string());
+            }
+            None
+        })
+        .collect()
+}
+
+/// The puzzle of a task and whether it is satisfiable: from its ground
+/// truth, or else from the formula lines of its puzzle text.
+pub fn task_puzzle(task: &metaalign_core::Task) -> Result<(DeductionPuzzle, bool), String> {
+    if task.ground_truth.get("formulas").is_some() {
+        return DeductionPuzzle::from_ground_truth(&task.ground_truth);
+    }
+    puzzle_from_text(task)
+}
+
+/// Like [`task_puzzle`], but remembers the puzzles last read on this
+/// thread, so verifying many responses to the same task parses its
+/// formulas once. Entries are found by a hash of the formula and variable
+/// texts and then compared in full, so a hit is always the same puzzle.
+pub fn task_puzzle_cached(
+    task: &metaalign_core::Task,
+) -> Result<std::rc::Rc<(DeductionPuzzle, bool)>, String> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::hash::{Hash, Hasher};
+    use std::rc::Rc;
+    const CAPACITY: usize = 4096;
+    struct Entry {
+        formulas: Vec<String>,
+        variables: Option<Vec<String>>,
+        satisfiable: Option<bool>,
+        value: Rc<(DeductionPuzzle, bool)>,
+    }
+    thread_local! {
+        static CACHE: RefCell<HashMap<u64, Entry>> = RefCell::new(HashMap::new());
+    }
+    let gt = &task.ground_truth;
+    fn strings(v: Option<&Value>) -> Option<Vec<&str>> {
+        v?.as_array()?.iter().map(Value::as_str).collect()
+    }
+    let Some(formulas) = strings(gt.get("formulas")) else {
+        return task_puzzle(task).map(Rc::new);
+    };
+    let variables = match gt.get("variables") {
+        None => None,
+        Some(v) => match strings(Some(v)) {
+            Some(v) => Some(v),
+            None => return task_puzzle(task).map(Rc::new),
+        },
+    };
+    // Small puzzles parse faster than a cache lookup costs.
+    if formulas.iter().map(|f| f.len()).sum::<usize>() < 256 {
+        return task_puzzle(task).map(Rc::new);
+    }
+    let satisfiable = gt.get("satisfiable").and_then(Value::as_bool);
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    formulas.hash(&mut h);
+    variables.hash(&mut h);
+    satisfiable.hash(&mut h);
+    let key = h.finish();
+    let same = |e: &Entry| {
+        e.satisfiable == satisfiable
+            && e.formulas
+                .iter()
+                .map(String::as_str)
+                .eq(formulas.iter().copied())
+            && match (&e.variables, &variables) {
+                (None, None) => true,
+                (Some(a), Some(b)) => a.iter().map(String::as_str).eq(b.iter().copied()),
+                _ => false,
+            }
+    };
+    let hit = CACHE.with(|c| {
+        c.borrow()
+            .get(&key)
+            .filter(|e| same(e))
+            .map(|e| e.value.clone())
+    });
+    if let Some(hit) = hit {
+        return Ok(hit);
+    }
+    let value = Rc::new(task_puzzle(task)?);
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= CAPACITY {
+            c.clear();
+        }
+        c.insert(
+            key,
+            Entry {
+                formulas: formulas.iter().map(|s| s.to_string()).collect(),
+                variables: variables.map(|v| v.iter().map(|s| s.to_string()).collect()),
+                satisfiable,
+                value: value.clone(),
+            },
+        );
+    });
+    Ok(value)
+}
+
+fn puzzle_from_text(task: &metaalign_core::Task) -> Result<(DeductionPuzzle, bool), String> {
+    let formulas = formulas_in_text(&task.puzzle);
+    DeductionPuzzle::from_texts(&formulas, None)
+        .map(|p| (p, true))
+        .map_err(|e| {
+            format!("no formulas in the ground truth, and the puzzle text gives none usable: {e}")
+        })
 }
 
 /// What an answer claims.
@@ -329,6 +464,14 @@ mod tests {
             parse_answer("No assignment works.", &n),
             Ok(Claim::NoAssignment)
         );
+    }
+
+    #[test]
+    fn formulas_are_found_in_puzzle_texts() {
+        let paper = "Below are some nested formulas:\n  - ¬(¬B)\n  - (A ∧ C)\nPlease list the truth value of each variable\n";
+        assert_eq!(formulas_in_text(paper), ["¬(¬B)", "(A ∧ C)"]);
+        let ours = "Variables: A, B\nFormulas:\n  1. (A ∨ B)\n  2. ¬A\n";
+        assert_eq!(formulas_in_text(ours), ["(A ∨ B)", "¬A"]);
     }
 
     #[test]
