@@ -6,6 +6,8 @@
 //! of the last `<answer>…</answer>` pair, so a response with a broken format
 //! can still be read (and then scores as malformed).
 
+use std::borrow::Cow;
+
 use metaalign_core::Task;
 
 pub const THINK_OPEN: &str = "<think>";
@@ -26,7 +28,7 @@ pub struct FormatCheck {
 /// This puts the opening tag back when the prompt supplied it and the
 /// response lacks it, giving the full assistant message the format check
 /// expects.
-pub fn normalize_response(task: &Task, response: &str) -> String {
+pub fn normalize_response<'a>(task: &Task, response: &'a str) -> Cow<'a, str> {
     let prompt_opens_think = if task.templated {
         task.prompt
             .last()
@@ -35,25 +37,40 @@ pub fn normalize_response(task: &Task, response: &str) -> String {
         true
     };
     if prompt_opens_think && !response.trim_start().starts_with(THINK_OPEN) {
-        format!("{THINK_OPEN}{response}")
+        Cow::Owned(format!("{THINK_OPEN}{response}"))
     } else {
-        response.to_string()
+        Cow::Borrowed(response)
     }
 }
 
 /// Checks the tag structure of a full assistant message.
+///
+/// One pass over the `<` characters (the four tags are distinct and none is
+/// a prefix of another), so the check stays cheap on long responses.
 pub fn check_format(response: &str) -> FormatCheck {
-    let tags = [THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE];
+    const TAGS: [&str; 4] = [THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE];
+    let mut counts = [0usize; 4];
     let mut positions = [0usize; 4];
-    for (i, tag) in tags.iter().enumerate() {
-        let count = response.matches(tag).count();
-        if count != 1 {
-            return FormatCheck {
-                ok: false,
-                reason: Some(format!("expected exactly one {tag}, found {count}")),
-            };
+    let mut from = 0;
+    while let Some(offset) = response[from..].find('<') {
+        let at = from + offset;
+        let rest = &response[at..];
+        if let Some(k) = TAGS.iter().position(|tag| rest.starts_with(tag)) {
+            if counts[k] == 0 {
+                positions[k] = at;
+            }
+            counts[k] += 1;
         }
-        positions[i] = response.find(tag).unwrap_or(0);
+        from = at + 1;
+    }
+    if let Some(k) = counts.iter().position(|&c| c != 1) {
+        return FormatCheck {
+            ok: false,
+            reason: Some(format!(
+                "expected exactly one {}, found {}",
+                TAGS[k], counts[k]
+            )),
+        };
     }
     if positions.windows(2).all(|w| w[0] < w[1]) {
         FormatCheck {
@@ -87,6 +104,28 @@ mod tests {
         assert!(!check_format("<answer>b</answer><think>a</think>").ok);
         assert!(!check_format("<think><think>a</think><answer>b</answer>").ok);
         assert!(!check_format("").ok);
+    }
+
+    /// The definition the one-pass scan must agree with.
+    fn naive_format_ok(response: &str) -> bool {
+        let tags = [THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE];
+        tags.iter().all(|t| response.matches(t).count() == 1)
+            && tags
+                .windows(2)
+                .all(|w| response.find(w[0]) < response.find(w[1]))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_pass_scan_matches_the_definition(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec!["<think>", "</think>", "<answer>", "</answer>", "<", ">", "x", "</", "<th", "é"]),
+                0..12,
+            )
+        ) {
+            let response: String = parts.concat();
+            proptest::prop_assert_eq!(check_format(&response).ok, naive_format_ok(&response));
+        }
     }
 
     #[test]
