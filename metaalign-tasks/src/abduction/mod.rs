@@ -18,7 +18,7 @@ use metaalign_core::{
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::common::{check_format, extract_answer, normalize_response};
+use crate::common::judge_response;
 use crate::dataset::PaperRecord;
 pub use generate::LevelSpec;
 pub use puzzle::{parse_labels, parse_puzzle_text, AbductionPuzzle, Body, Premise};
@@ -286,26 +286,7 @@ impl AbductionVerifier {
 
 impl Verifier for AbductionVerifier {
     fn verify(&self, task: &Task, response: &str) -> Verdict {
-        let full = normalize_response(task, response);
-        let format = check_format(&full);
-        let Some(answer) = extract_answer(&full) else {
-            return Verdict {
-                format_ok: format.ok,
-                outcome: Outcome::Unparseable,
-                parsed: None,
-                details: "no <answer>…</answer> block".into(),
-            };
-        };
-        let (outcome, parsed, mut details) = Self::judge(task, answer);
-        if let Some(reason) = format.reason {
-            details = format!("format: {reason}; answer: {details}");
-        }
-        Verdict {
-            format_ok: format.ok,
-            outcome,
-            parsed,
-            details,
-        }
+        judge_response(task, response, |answer| Self::judge(task, answer))
     }
 }
 

@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 
-use metaalign_core::Task;
+use metaalign_core::{Outcome, Task, Verdict};
 
 pub const THINK_OPEN: &str = "<think>";
 pub const THINK_CLOSE: &str = "</think>";
@@ -82,6 +82,37 @@ pub fn check_format(response: &str) -> FormatCheck {
             ok: false,
             reason: Some("tags out of order: expected <think>…</think><answer>…</answer>".into()),
         }
+    }
+}
+
+/// The common shape of a verifier: normalise the response, check its format,
+/// read the last `<answer>` block (unparseable when there is none) and let
+/// `judge` decide on the answer text, returning the outcome, the parsed
+/// answer and details. A format problem is prefixed to the details.
+pub fn judge_response(
+    task: &Task,
+    response: &str,
+    judge: impl FnOnce(&str) -> (Outcome, Option<String>, String),
+) -> Verdict {
+    let full = normalize_response(task, response);
+    let format = check_format(&full);
+    let Some(answer) = extract_answer(&full) else {
+        return Verdict {
+            format_ok: format.ok,
+            outcome: Outcome::Unparseable,
+            parsed: None,
+            details: "no <answer>…</answer> block".into(),
+        };
+    };
+    let (outcome, parsed, mut details) = judge(answer);
+    if let Some(reason) = format.reason {
+        details = format!("format: {reason}; answer: {details}");
+    }
+    Verdict {
+        format_ok: format.ok,
+        outcome,
+        parsed,
+        details,
     }
 }
 

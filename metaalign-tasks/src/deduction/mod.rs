@@ -20,7 +20,7 @@ use metaalign_core::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::common::{check_format, extract_answer, normalize_response};
+use crate::common::judge_response;
 use crate::dataset::PaperRecord;
 use crate::logic::{first_falsified, Models};
 pub use generate::{LevelSpec, Target};
@@ -328,26 +328,7 @@ impl DeductionVerifier {
 
 impl Verifier for DeductionVerifier {
     fn verify(&self, task: &Task, response: &str) -> Verdict {
-        let full = normalize_response(task, response);
-        let format = check_format(&full);
-        let Some(answer) = extract_answer(&full) else {
-            return Verdict {
-                format_ok: format.ok,
-                outcome: Outcome::Unparseable,
-                parsed: None,
-                details: "no <answer>…</answer> block".into(),
-            };
-        };
-        let (outcome, parsed, mut details) = Self::judge(task, answer);
-        if let Some(reason) = format.reason {
-            details = format!("format: {reason}; answer: {details}");
-        }
-        Verdict {
-            format_ok: format.ok,
-            outcome,
-            parsed,
-            details,
-        }
+        judge_response(task, response, |answer| Self::judge(task, answer))
     }
 }
 
