@@ -124,6 +124,8 @@ metaalign_core::register! {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HfPolicyConfig {
+    /// Relative paths resolve against the pipeline file's folder.
+    #[serde(with = "metaalign_core::pipeline::paths")]
     pub path: PathBuf,
 }
 
