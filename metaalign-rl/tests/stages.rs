@@ -8,6 +8,8 @@ use metaalign_core::pipeline::{self, Pipeline, RunOptions, StageStatus};
 fn link() {
     metaalign_rl::link();
     metaalign_tasks::link();
+    // The evidence pipeline's second task is the arithmetic plugin domain.
+    metaalign_domain_arithmetic::link();
 }
 
 #[test]
@@ -95,12 +97,14 @@ fn the_evidence_pipeline_plans() {
         kinds,
         [
             "sft",
+            "sft",
             "align",
             "domain_rl",
-            "sft",
-            "sft",
             "evaluate",
             "evaluate",
+            "evaluate",
+            "sft",
+            "sft",
             "evaluate"
         ]
     );
