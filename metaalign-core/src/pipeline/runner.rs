@@ -281,10 +281,11 @@ fn up_to_date(
         return Err("forced".into());
     }
     let Some(done) = &state.completed else {
-        return Err(if state.started.is_some() {
-            "unfinished: resumes from its folder".into()
-        } else {
-            "never ran".into()
+        // Mirrors the run: an unfinished folder is kept only for the same key.
+        return Err(match state.started.as_deref() {
+            Some(started) if started == key => "unfinished: resumes from its folder".into(),
+            Some(_) => "unfinished, and its config or inputs changed: starts over".into(),
+            None => "never ran".into(),
         });
     };
     if done.key != key {
