@@ -1,7 +1,7 @@
 //! Scoring responses against tasks: the shared core of `metaalign verify`
 //! and the reward service, so both give the same verdicts and rewards.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -164,12 +164,12 @@ pub fn index_tasks(tasks: &[Task]) -> Result<HashMap<&str, &Task>> {
 /// A well-formed response holding a solution: `<think>` + the rationale
 /// (tags in it neutralised) + `</think>\n<answer>\n` + answer + `\n</answer>`.
 pub fn solution_response(solution: &Solution) -> String {
-    let tags: HashSet<&str> = [THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE].into();
+    let tags = [THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE];
     let mut thought = solution
         .rationale
         .clone()
         .unwrap_or_else(|| "Solved exactly by metaalign's solver.".to_string());
-    for tag in &tags {
+    for tag in tags {
         thought = thought.replace(tag, &tag.replace('<', "‹").replace('>', "›"));
     }
     format!(
