@@ -11,7 +11,7 @@ fn main() -> ExitCode {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| metaalign_core::progress::LogWriter)
         .init();
     // Two crates registering the same kind in one slot is a start-up error.
     if let Err(err) = metaalign_core::registry::all() {

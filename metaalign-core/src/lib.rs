@@ -12,6 +12,7 @@ pub mod error;
 pub mod merge;
 pub mod pipeline;
 pub mod policy;
+pub mod progress;
 pub mod registry;
 pub mod reward;
 pub mod seed;

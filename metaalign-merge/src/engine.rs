@@ -338,7 +338,7 @@ pub fn run_merge(plan: &MergePlan) -> Result<MergeSummary> {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
         );
-        bar
+        metaalign_core::progress::multi().add(bar)
     } else {
         ProgressBar::hidden()
     };

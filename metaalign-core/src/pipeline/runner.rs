@@ -458,9 +458,15 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunSummary
     }
 
     let mut tasks: Option<BTreeMap<String, Arc<dyn TaskGenerator>>> = None;
+    // The overall bar sits above the running stage's own bar; it is dropped
+    // (and vanishes) on every early return, and cleared at the end.
+    let overall = crate::progress::bar(pipeline.stages.len() as u64, "pipeline", "stages");
+    // Ticks on its own so its clock runs while a stage works below it.
+    overall.enable_steady_tick(Duration::from_secs(1));
     for i in 0..pipeline.stages.len() {
         let entry = &pipeline.stages[i];
         let name = entry.name.clone();
+        overall.set_message(format!("`{name}` ({})", entry.kind));
         let key = stage_key(pipeline, i, &fingerprints)?;
         let forced = options.force.contains(&name);
         let mut state = load_state(&run_dir, &name)?;
@@ -477,6 +483,7 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunSummary
                 record.duration = Duration::from_secs_f64(done.duration_s.max(0.0));
                 record.outputs = outputs;
                 write_report(pipeline, &summary)?;
+                overall.inc(1);
                 continue;
             }
             Err(why) => why,
@@ -585,7 +592,9 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunSummary
         record.duration = elapsed;
         record.outputs = outputs;
         write_report(pipeline, &summary)?;
+        overall.inc(1);
     }
+    overall.finish_and_clear();
     write_report(pipeline, &summary)?;
     Ok(summary)
 }

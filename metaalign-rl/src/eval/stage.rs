@@ -272,15 +272,11 @@ impl EvaluateStage {
                 let mut log = std::io::BufWriter::new(file);
                 let mut log_err: Option<std::io::Error> = None;
                 let total: usize = sets.iter().map(|s| s.tasks.len() * (1 + opts.avg_k)).sum();
-                let bar = indicatif::ProgressBar::new(total as u64);
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "{prefix} [{bar:30}] {pos}/{len} responses {elapsed_precise}",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                    .progress_chars("=> "),
+                let bar = metaalign_core::progress::bar(
+                    total as u64,
+                    format!("eval {name}"),
+                    "responses",
                 );
-                bar.set_prefix(format!("eval {name}"));
                 let results = evaluate_policy(&mut policy, &sets, &opts, &ctx.cancel, |rec| {
                     bar.inc(1);
                     if log_err.is_none() {

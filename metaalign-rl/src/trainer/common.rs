@@ -343,16 +343,8 @@ pub fn response_text(policy: &QwenPolicy, tokens: &[u32]) -> Result<String> {
     policy.tokenizer().decode_with_special(&ids)
 }
 
-/// A progress bar on stderr (hidden when stderr is not a terminal).
+/// A step bar below the pipeline's overall bar (hidden when stderr is not a
+/// terminal).
 pub fn progress(total: u64, label: &str) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(total);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{prefix} [{bar:30}] {pos}/{len} steps {elapsed_precise} {msg}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    bar.set_prefix(label.to_string());
-    bar
+    metaalign_core::progress::bar(total, label, "steps")
 }
