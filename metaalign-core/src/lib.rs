@@ -30,6 +30,9 @@ pub use task::{Ability, ChatMessage, Level, Solution, Task, TaskGenerator};
 pub use trainer::{TrainInputs, Trainer};
 pub use verdict::{Outcome, Verdict, Verifier};
 
+/// Re-exported so that plugins build [`Verdict`] texts without a direct
+/// dependency.
+pub use compact_str::{format_compact, CompactString, ToCompactString};
 /// Re-exported so that `register!` works from any crate without a direct
 /// dependency on `inventory` / `typetag`.
 pub use inventory;

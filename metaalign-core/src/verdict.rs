@@ -1,5 +1,6 @@
 //! Verdicts and verifiers.
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::task::Task;
@@ -26,6 +27,12 @@ impl Outcome {
 }
 
 /// The result of checking one response against one task.
+///
+/// Its texts are [`CompactString`]s: up to 24 bytes live inline, so the
+/// common verdicts ("correct", "answered 8, expected 7", a parsed number)
+/// cost no heap allocation. RL scores millions of responses, and allocation
+/// was most of a verifier's time. Build them with `"text".into()`,
+/// `String::into()` or [`crate::format_compact!`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     /// The response has exactly one `<think>…</think>` followed by exactly
@@ -33,10 +40,10 @@ pub struct Verdict {
     pub format_ok: bool,
     pub outcome: Outcome,
     /// The answer as the verifier read it, normalised (None if unparseable).
-    pub parsed: Option<String>,
+    pub parsed: Option<CompactString>,
     /// Human-readable explanation (which formula failed, which goal was
     /// mislabelled, why parsing failed).
-    pub details: String,
+    pub details: CompactString,
 }
 
 impl Verdict {

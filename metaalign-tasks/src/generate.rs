@@ -71,7 +71,7 @@ mod tests {
                 format_ok: true,
                 outcome: Outcome::Correct,
                 parsed: None,
-                details: String::new(),
+                details: Default::default(),
             }
         }
     }

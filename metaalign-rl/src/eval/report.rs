@@ -427,7 +427,7 @@ mod tests {
                         Outcome::Wrong
                     },
                     parsed: None,
-                    details: String::new(),
+                    details: Default::default(),
                 },
                 5,
             ),

@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use candle_core::Tensor;
 use metaalign_core::trainer::TrainOutput;
 use metaalign_core::{
-    Error, Level, Outcome, Policy, Result, SamplingParams, Task, TaskGenerator, TrainInputs,
-    Trainer, Verdict, Verifier,
+    format_compact, Error, Level, Outcome, Policy, Result, SamplingParams, Task, TaskGenerator,
+    TrainInputs, Trainer, Verdict, Verifier,
 };
 use metaalign_tasks::ChatTemplate;
 use rand::seq::SliceRandom;
@@ -628,7 +628,7 @@ pub(crate) fn verify_guarded(verifier: &dyn Verifier, task: &Task, text: &str) -
                 format_ok: false,
                 outcome: Outcome::Unparseable,
                 parsed: None,
-                details: format!("verifier panicked: {msg}"),
+                details: format_compact!("verifier panicked: {msg}"),
             }
         }
     }

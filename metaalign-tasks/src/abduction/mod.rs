@@ -12,8 +12,8 @@ pub mod solve;
 use std::sync::Arc;
 
 use metaalign_core::{
-    register, seed::Rng, Ability, ChatMessage, Error, Level, Outcome, Result, Solution, Task,
-    TaskConfig, TaskGenerator, Verdict, Verifier,
+    format_compact, register, seed::Rng, Ability, ChatMessage, CompactString, Error, Level,
+    Outcome, Result, Solution, Task, TaskConfig, TaskGenerator, Verdict, Verifier,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -232,19 +232,19 @@ pub struct AbductionVerifier;
 
 impl AbductionVerifier {
     /// Judges an answer text (what is inside `<answer>`).
-    pub fn judge(task: &Task, answer: &str) -> (Outcome, Option<String>, String) {
+    pub fn judge(task: &Task, answer: &str) -> (Outcome, Option<CompactString>, CompactString) {
         let (goals, truth) = match goals_and_labels(&task.ground_truth) {
             Ok(x) => x,
             Err(e) => {
                 return (
                     Outcome::Unparseable,
                     None,
-                    format!("task ground truth is invalid: {e}"),
+                    format_compact!("task ground truth is invalid: {e}"),
                 )
             }
         };
         match parse_labels(answer, &goals) {
-            Err(e) => (Outcome::Unparseable, None, e),
+            Err(e) => (Outcome::Unparseable, None, e.into()),
             Ok(labels) => {
                 let parsed = goals
                     .iter()
@@ -269,14 +269,14 @@ impl AbductionVerifier {
                 if wrong.is_empty() {
                     (
                         Outcome::Correct,
-                        Some(parsed),
-                        "every goal labelled correctly".into(),
+                        Some(parsed.into()),
+                        CompactString::const_new("every goal labelled correctly"),
                     )
                 } else {
                     (
                         Outcome::Wrong,
-                        Some(parsed),
-                        format!("mislabelled: {}", wrong.join(", ")),
+                        Some(parsed.into()),
+                        format_compact!("mislabelled: {}", wrong.join(", ")),
                     )
                 }
             }

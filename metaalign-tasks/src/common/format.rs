@@ -6,9 +6,7 @@
 //! of the last `<answer>…</answer>` pair, so a response with a broken format
 //! can still be read (and then scores as malformed).
 
-use std::borrow::Cow;
-
-use metaalign_core::{Outcome, Task, Verdict};
+use metaalign_core::{format_compact, CompactString, Outcome, Task, Verdict};
 
 pub const THINK_OPEN: &str = "<think>";
 pub const THINK_CLOSE: &str = "</think>";
@@ -25,10 +23,10 @@ pub struct FormatCheck {
 /// Prompts end with `<|im_start|>assistant\n<think>` (the paper's data
 /// does so, and [`crate::common::ChatTemplate`] renders our own tasks the
 /// same way), so the model's continuation starts inside the think block.
-/// This puts the opening tag back when the prompt supplied it and the
-/// response lacks it, giving the full assistant message the format check
-/// expects.
-pub fn normalize_response<'a>(task: &Task, response: &'a str) -> Cow<'a, str> {
+/// True when the task's prompt supplied the opening `<think>` and this
+/// response does not repeat it: the format check then counts the prompt's
+/// tag as the response's first.
+pub fn think_opened_by_prompt(task: &Task, response: &str) -> bool {
     let prompt_opens_think = if task.templated {
         task.prompt
             .last()
@@ -36,20 +34,28 @@ pub fn normalize_response<'a>(task: &Task, response: &'a str) -> Cow<'a, str> {
     } else {
         true
     };
-    if prompt_opens_think && !response.trim_start().starts_with(THINK_OPEN) {
-        Cow::Owned(format!("{THINK_OPEN}{response}"))
-    } else {
-        Cow::Borrowed(response)
-    }
+    prompt_opens_think && !response.trim_start().starts_with(THINK_OPEN)
+}
+
+/// Checks the tag structure of a task's response, counting the `<think>`
+/// its prompt opened (see [`think_opened_by_prompt`]). Borrows the response:
+/// no copy is made to put the tag back.
+pub fn check_response_format(task: &Task, response: &str) -> FormatCheck {
+    check_format_from(response, think_opened_by_prompt(task, response))
 }
 
 /// Checks the tag structure of a full assistant message.
-///
-/// One pass over the `<` characters (the four tags are distinct and none is
-/// a prefix of another), so the check stays cheap on long responses.
 pub fn check_format(response: &str) -> FormatCheck {
+    check_format_from(response, false)
+}
+
+/// One pass over the `<` characters (the four tags are distinct and none is
+/// a prefix of another), so the check stays cheap on long responses. With
+/// `think_opened`, a `<think>` is taken to stand just before the text.
+fn check_format_from(response: &str, think_opened: bool) -> FormatCheck {
     const TAGS: [&str; 4] = [THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE];
-    let mut counts = [0usize; 4];
+    // Positions are offsets + 1, so the implied tag sits at 0, before all.
+    let mut counts = [usize::from(think_opened), 0, 0, 0];
     let mut positions = [0usize; 4];
     let mut from = 0;
     while let Some(offset) = response[from..].find('<') {
@@ -57,7 +63,7 @@ pub fn check_format(response: &str) -> FormatCheck {
         let rest = &response[at..];
         if let Some(k) = TAGS.iter().position(|tag| rest.starts_with(tag)) {
             if counts[k] == 0 {
-                positions[k] = at;
+                positions[k] = at + 1;
             }
             counts[k] += 1;
         }
@@ -85,28 +91,28 @@ pub fn check_format(response: &str) -> FormatCheck {
     }
 }
 
-/// The common shape of a verifier: normalise the response, check its format,
-/// read the last `<answer>` block (unparseable when there is none) and let
-/// `judge` decide on the answer text, returning the outcome, the parsed
-/// answer and details. A format problem is prefixed to the details.
+/// The common shape of a verifier: check the response's format (counting a
+/// `<think>` opened by the prompt), read the last `<answer>` block
+/// (unparseable when there is none) and let `judge` decide on the answer
+/// text, returning the outcome, the parsed answer and details. A format
+/// problem is prefixed to the details.
 pub fn judge_response(
     task: &Task,
     response: &str,
-    judge: impl FnOnce(&str) -> (Outcome, Option<String>, String),
+    judge: impl FnOnce(&str) -> (Outcome, Option<CompactString>, CompactString),
 ) -> Verdict {
-    let full = normalize_response(task, response);
-    let format = check_format(&full);
-    let Some(answer) = extract_answer(&full) else {
+    let format = check_response_format(task, response);
+    let Some(answer) = extract_answer(response) else {
         return Verdict {
             format_ok: format.ok,
             outcome: Outcome::Unparseable,
             parsed: None,
-            details: "no <answer>…</answer> block".into(),
+            details: CompactString::const_new("no <answer>…</answer> block"),
         };
     };
     let (outcome, parsed, mut details) = judge(answer);
     if let Some(reason) = format.reason {
-        details = format!("format: {reason}; answer: {details}");
+        details = format_compact!("format: {reason}; answer: {details}");
     }
     Verdict {
         format_ok: format.ok,
@@ -157,6 +163,44 @@ mod tests {
             let response: String = parts.concat();
             proptest::prop_assert_eq!(check_format(&response).ok, naive_format_ok(&response));
         }
+    }
+
+    /// A `<think>` opened by the prompt counts as if it began the response.
+    #[test]
+    fn think_opened_by_the_prompt_counts() {
+        let task = Task {
+            id: "t".into(),
+            kind: "k".into(),
+            ability: metaalign_core::Ability::Induction,
+            level: metaalign_core::Level(1),
+            puzzle: String::new(),
+            prompt: Vec::new(),
+            templated: false,
+            answer: String::new(),
+            ground_truth: serde_json::Value::Null,
+            rationale: None,
+        };
+        for response in [
+            "a</think><answer>b</answer>",
+            "  <think>a</think><answer>b</answer>",
+            "x<think>a</think><answer>b</answer>",
+            "a</think></think><answer>b</answer>",
+            "<answer>b</answer></think>",
+            "",
+        ] {
+            let full = if think_opened_by_prompt(&task, response) {
+                format!("{THINK_OPEN}{response}")
+            } else {
+                response.to_string()
+            };
+            assert_eq!(
+                check_response_format(&task, response).ok,
+                naive_format_ok(&full),
+                "{response:?}"
+            );
+        }
+        assert!(check_response_format(&task, "a</think><answer>b</answer>").ok);
+        assert!(!check_response_format(&task, "x<think>a</think><answer>b</answer>").ok);
     }
 
     #[test]

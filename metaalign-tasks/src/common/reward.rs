@@ -120,7 +120,7 @@ mod tests {
             format_ok,
             outcome,
             parsed: None,
-            details: String::new(),
+            details: Default::default(),
         }
     }
 

@@ -50,8 +50,8 @@ impl VerdictRecord {
             correct: scored.verdict.outcome.as_option(),
             reward: scored.reward,
             outcome: scored.verdict.outcome,
-            parsed: scored.verdict.parsed.clone(),
-            details: scored.verdict.details.clone(),
+            parsed: scored.verdict.parsed.as_ref().map(|p| p.to_string()),
+            details: scored.verdict.details.to_string(),
         }
     }
 }

@@ -14,8 +14,8 @@ pub mod rationale;
 use std::sync::Arc;
 
 use metaalign_core::{
-    register, seed::Rng, Ability, ChatMessage, Error, Level, Outcome, Result, Solution, Task,
-    TaskConfig, TaskGenerator, Verdict, Verifier,
+    format_compact, register, seed::Rng, Ability, ChatMessage, CompactString, Error, Level,
+    Outcome, Result, Solution, Task, TaskConfig, TaskGenerator, Verdict, Verifier,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -271,20 +271,20 @@ pub struct DeductionVerifier;
 impl DeductionVerifier {
     /// Judges an answer text (what is inside `<answer>`), without the
     /// format check.
-    pub fn judge(task: &Task, answer: &str) -> (Outcome, Option<String>, String) {
+    pub fn judge(task: &Task, answer: &str) -> (Outcome, Option<CompactString>, CompactString) {
         let cached = match puzzle::task_puzzle_cached(task) {
             Ok(x) => x,
             Err(e) => {
                 return (
                     Outcome::Unparseable,
                     None,
-                    format!("task ground truth is invalid: {e}"),
+                    format_compact!("task ground truth is invalid: {e}"),
                 )
             }
         };
         let (p, satisfiable) = (&cached.0, cached.1);
         match parse_answer(answer, &p.names) {
-            Err(e) => (Outcome::Unparseable, None, e),
+            Err(e) => (Outcome::Unparseable, None, e.into()),
             Ok(Claim::NoAssignment) => {
                 if satisfiable {
                     (
@@ -301,7 +301,7 @@ impl DeductionVerifier {
                 }
             }
             Ok(Claim::Assignment(values)) => {
-                let parsed = Some(p.answer_text(&values));
+                let parsed = Some(p.answer_text(&values).into());
                 if !satisfiable {
                     return (
                         Outcome::Wrong,
@@ -313,13 +313,17 @@ impl DeductionVerifier {
                     Some(i) => (
                         Outcome::Wrong,
                         parsed,
-                        format!(
+                        format_compact!(
                             "formula {} ({}) is false under this assignment",
                             i + 1,
                             p.formula_text(i)
                         ),
                     ),
-                    None => (Outcome::Correct, parsed, "every formula is true".into()),
+                    None => (
+                        Outcome::Correct,
+                        parsed,
+                        CompactString::const_new("every formula is true"),
+                    ),
                 }
             }
         }

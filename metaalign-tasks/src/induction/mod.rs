@@ -68,13 +68,13 @@ use std::sync::Arc;
 
 use metaalign_core::seed::Rng;
 use metaalign_core::{
-    register, Ability, ChatMessage, Error, Level, Outcome, Result, Solution, Task, TaskConfig,
-    TaskGenerator, Verdict, Verifier,
+    format_compact, register, Ability, ChatMessage, CompactString, Error, Level, Outcome, Result,
+    Solution, Task, TaskConfig, TaskGenerator, ToCompactString, Verdict, Verifier,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::common::{check_format, extract_answer, normalize_response};
+use crate::common::judge_response;
 use crate::dataset::PaperRecord;
 
 pub use generate::{LevelSpec, MaskPosition, Shape};
@@ -624,54 +624,33 @@ pub struct InductionVerifier;
 
 impl Verifier for InductionVerifier {
     fn verify(&self, task: &Task, response: &str) -> Verdict {
-        let full = normalize_response(task, response);
-        let format = check_format(&full);
-        let format_ok = format.ok;
-        let format_note = format
-            .reason
-            .map(|r| format!(" (format: {r})"))
-            .unwrap_or_default();
-        let Some(text) = extract_answer(&full) else {
-            return Verdict {
-                format_ok,
-                outcome: Outcome::Unparseable,
-                parsed: None,
-                details: format!("no <answer>…</answer> in the response{format_note}"),
+        judge_response(task, response, |text| {
+            let value = match parse_answer(text) {
+                Ok(v) => v,
+                Err(e) => return (Outcome::Unparseable, None, e.into()),
             };
-        };
-        let value = match parse_answer(text) {
-            Ok(v) => v,
-            Err(e) => {
-                return Verdict {
-                    format_ok,
-                    outcome: Outcome::Unparseable,
-                    parsed: None,
-                    details: format!("{e}{format_note}"),
-                }
-            }
-        };
-        let (outcome, details) = match reference_answer(task) {
-            Some(expected) if expected == value => {
-                (Outcome::Correct, format!("{value} is correct"))
-            }
-            Some(expected) => (
-                Outcome::Wrong,
-                format!("answered {value}, expected {expected}"),
-            ),
-            None => (
-                Outcome::Wrong,
-                format!(
-                    "task {} has no integer reference answer to compare {value} with",
-                    task.id
+            let parsed = Some(value.to_compact_string());
+            match reference_answer(task) {
+                Some(expected) if expected == value => (
+                    Outcome::Correct,
+                    parsed,
+                    CompactString::const_new("correct"),
                 ),
-            ),
-        };
-        Verdict {
-            format_ok,
-            outcome,
-            parsed: Some(value.to_string()),
-            details: format!("{details}{format_note}"),
-        }
+                Some(expected) => (
+                    Outcome::Wrong,
+                    parsed,
+                    format_compact!("answered {value}, expected {expected}"),
+                ),
+                None => (
+                    Outcome::Wrong,
+                    parsed,
+                    format_compact!(
+                        "task {} has no integer reference answer to compare {value} with",
+                        task.id
+                    ),
+                ),
+            }
+        })
     }
 }
 

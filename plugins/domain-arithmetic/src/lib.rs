@@ -22,10 +22,10 @@ use std::sync::Arc;
 
 use metaalign_core::seed::Rng;
 use metaalign_core::{
-    register, Ability, ChatMessage, Error, Level, Outcome, Result, Solution, Task, TaskConfig,
-    TaskGenerator, Verdict, Verifier,
+    format_compact, register, Ability, ChatMessage, CompactString, Error, Level, Outcome, Result,
+    Solution, Task, TaskConfig, TaskGenerator, ToCompactString, Verdict, Verifier,
 };
-use metaalign_tasks::common::{check_format, extract_answer, normalize_response};
+use metaalign_tasks::common::judge_response;
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -345,49 +345,33 @@ pub struct ArithmeticVerifier;
 
 impl Verifier for ArithmeticVerifier {
     fn verify(&self, task: &Task, response: &str) -> Verdict {
-        let full = normalize_response(task, response);
-        let format = check_format(&full);
         let expected = task
             .ground_truth
             .get("answer")
             .and_then(Value::as_i64)
             .or_else(|| task.answer.trim().parse().ok());
-        let Some(expected) = expected else {
-            return Verdict {
-                format_ok: format.ok,
-                outcome: Outcome::Unparseable,
-                parsed: None,
-                details: format!("task `{}` has no numeric reference answer", task.id),
+        judge_response(task, response, |answer| {
+            let Some(expected) = expected else {
+                return (
+                    Outcome::Unparseable,
+                    None,
+                    format_compact!("task `{}` has no numeric reference answer", task.id),
+                );
             };
-        };
-        let Some(answer) = extract_answer(&full) else {
-            return Verdict {
-                format_ok: format.ok,
-                outcome: Outcome::Unparseable,
-                parsed: None,
-                details: "no <answer>…</answer> block".into(),
-            };
-        };
-        let (outcome, parsed, mut details) = match parse_number(answer) {
-            Ok(n) if n == expected => {
-                (Outcome::Correct, Some(n.to_string()), "correct".to_string())
+            match parse_number(answer) {
+                Ok(n) if n == expected => (
+                    Outcome::Correct,
+                    Some(n.to_compact_string()),
+                    CompactString::const_new("correct"),
+                ),
+                Ok(n) => (
+                    Outcome::Wrong,
+                    Some(n.to_compact_string()),
+                    format_compact!("answered {n}, expected {expected}"),
+                ),
+                Err(why) => (Outcome::Unparseable, None, why.into()),
             }
-            Ok(n) => (
-                Outcome::Wrong,
-                Some(n.to_string()),
-                format!("answered {n}, expected {expected}"),
-            ),
-            Err(why) => (Outcome::Unparseable, None, why),
-        };
-        if let Some(reason) = format.reason {
-            details = format!("format: {reason}; answer: {details}");
-        }
-        Verdict {
-            format_ok: format.ok,
-            outcome,
-            parsed,
-            details,
-        }
+        })
     }
 }
 

@@ -214,7 +214,7 @@ mod tests {
             format_ok: true,
             outcome,
             parsed: None,
-            details: String::new(),
+            details: Default::default(),
         }
     }
 
