@@ -2,9 +2,21 @@
 //! per level (one thread, then all cores with rayon) and verified
 //! responses per second (one thread).
 //!
+//! Verification uses responses shaped like a model's: a reasoning block of
+//! 1–3 kB (the task's puzzle text and rationale), then
+//! `</think>\n<answer>\n…\n</answer>`. The response only, without the
+//! prompt (our `Verifier` receives only the response; the paper's reward
+//! also scans the prompt). Per task one correct response and one with one
+//! value flipped, verified one after the other (as several rollouts of a
+//! prompt are in RL), then the next task; the first 1,000 tasks of a level
+//! (`--verify-tasks`), looped over for `--secs` (the paper's reward was
+//! timed the same way on its 100–200 test rows per level).
+//!
 //! ```text
 //! cargo run --release -p metaalign-tasks --example bench_tasks
 //! cargo run --release -p metaalign-tasks --example bench_tasks -- --secs 2 --levels 1-5 --kinds deduction
+//! # verification only (no all-cores column), at most 2000 tasks per level:
+//! cargo run --release -p metaalign-tasks --example bench_tasks -- --verify-only --max-tasks 2000
 //! ```
 
 use std::time::{Duration, Instant};
@@ -19,10 +31,83 @@ use rayon::prelude::*;
 /// as measured on this kind of machine (see docs/tasks-logic.md).
 const PAPER_DEDUCTION: [f64; 5] = [680.0, 54.0, 3.3, 0.24, 0.011];
 
+/// The paper's own reward functions (veRL's `mix.compute_score` and the
+/// task modules `formula.py`, `backward_reasoning.py`, `squence.py`),
+/// responses per second on one thread, levels 1–5 (deduction has no level
+/// 5 in the paper's data): the faster of two runs of
+/// `scripts/paper_reward_bench.py` on realistic veRL inputs, 2026-11-26
+/// 04:00–04:03 UTC, this 2-core VM (see docs/tasks-logic.md, "Paper reward
+/// functions timed").
+const PAPER_VERIFY_DEDUCTION: [f64; 4] = [21_250.0, 19_436.0, 10_888.0, 7_954.0];
+const PAPER_VERIFY_ABDUCTION: [f64; 5] = [27_149.0, 25_470.0, 23_122.0, 23_920.0, 24_832.0];
+const PAPER_VERIFY_INDUCTION: [f64; 5] = [43_892.0, 45_808.0, 45_008.0, 42_477.0, 40_112.0];
+
+/// The paper's measured reward rate for a task kind and level, if any.
+fn paper_verify(kind: &str, level: u32) -> Option<f64> {
+    let table: &[f64] = match kind {
+        "deduction" => &PAPER_VERIFY_DEDUCTION,
+        "abduction" => &PAPER_VERIFY_ABDUCTION,
+        "induction" => &PAPER_VERIFY_INDUCTION,
+        _ => return None,
+    };
+    table.get((level as usize).checked_sub(1)?).copied()
+}
+
+/// A reasoning block of 1–3 kB: the puzzle text and the rationale,
+/// repeated as a model restates and re-checks, cut at 3 kB.
+fn reasoning(t: &Task) -> String {
+    let rationale = t.rationale.as_deref().unwrap_or("");
+    let mut s = format!("Let me restate the puzzle.\n{}\n{rationale}\n", t.puzzle);
+    while s.len() < 1024 {
+        s.push_str("Let me double-check each step.\n");
+        s.push_str(if rationale.is_empty() {
+            &t.puzzle
+        } else {
+            rationale
+        });
+        s.push('\n');
+    }
+    let mut cut = s.len().min(3072);
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s.truncate(cut);
+    s
+}
+
+/// The answer with one value flipped: the first `True`/`False` or
+/// `reachable`/`unreachable` label, or an integer answer plus one.
+fn flip_one(answer: &str) -> String {
+    if let Ok(v) = answer.trim().parse::<i64>() {
+        return (v.wrapping_add(1)).to_string();
+    }
+    let pairs = [
+        (" is True", " is False"),
+        (" is False", " is True"),
+        (" is reachable", " is unreachable"),
+        (" is unreachable", " is reachable"),
+    ];
+    let first = pairs
+        .iter()
+        .filter_map(|(from, to)| answer.find(from).map(|at| (at, *from, *to)))
+        .min_by_key(|(at, _, _)| *at);
+    match first {
+        Some((at, from, to)) => format!("{}{to}{}", &answer[..at], &answer[at + from.len()..]),
+        None => format!("{answer} (flipped)"),
+    }
+}
+
 struct Args {
     secs: f64,
     levels: (u32, u32),
     kinds: Option<Vec<String>>,
+    /// At most this many tasks per level (the generation time then is
+    /// shorter than `secs`).
+    max_tasks: usize,
+    /// Skip the all-cores generation column (for profiling verification).
+    verify_only: bool,
+    /// Verify responses to the first this many tasks of a level.
+    verify_tasks: usize,
 }
 
 fn parse_args() -> Args {
@@ -30,6 +115,9 @@ fn parse_args() -> Args {
         secs: 1.0,
         levels: (1, 5),
         kinds: None,
+        max_tasks: usize::MAX,
+        verify_only: false,
+        verify_tasks: 1000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -45,7 +133,14 @@ fn parse_args() -> Args {
                 );
             }
             "--kinds" => args.kinds = Some(value().split(',').map(str::to_string).collect()),
-            other => panic!("unknown argument {other} (use --secs, --levels, --kinds)"),
+            "--max-tasks" => args.max_tasks = value().parse().expect("--max-tasks takes a count"),
+            "--verify-only" => args.verify_only = true,
+            "--verify-tasks" => {
+                args.verify_tasks = value().parse().expect("--verify-tasks takes a count")
+            }
+            other => panic!(
+                "unknown argument {other} (use --secs, --levels, --kinds, --max-tasks, --verify-only, --verify-tasks)"
+            ),
         }
     }
     args
@@ -76,14 +171,14 @@ fn main() {
         args.secs
     );
     println!(
-        "| task | level | puzzles/s (1 thread) | puzzles/s ({threads} threads) | verified responses/s (1 thread) | note |"
+        "| task | level | puzzles/s (1 thread) | puzzles/s ({threads} threads) | verified responses/s (1 thread) | paper's reward, responses/s | ratio | response bytes (mean) | generator note |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for kind in &task_kinds {
         let g = match default_task_source(kind) {
             Ok(g) => g,
             Err(e) => {
-                println!("| {kind} | - | - | - | - | cannot build: {e} |");
+                println!("| {kind} | - | - | - | - | - | - | - | cannot build: {e} |");
                 continue;
             }
         };
@@ -95,35 +190,52 @@ fn main() {
             // One thread.
             let start = Instant::now();
             let mut tasks = Vec::new();
-            while tasks.is_empty() || start.elapsed() < budget {
+            while tasks.is_empty() || (start.elapsed() < budget && tasks.len() < args.max_tasks) {
                 tasks.push(gen_one(g.as_ref(), level, tasks.len() as u64));
             }
             let single = tasks.len() as f64 / start.elapsed().as_secs_f64();
             // All cores: about the same wall time.
-            let n = ((single * args.secs * threads as f64) as u64).max(threads as u64);
+            let n = if args.verify_only {
+                0
+            } else {
+                ((single * args.secs * threads as f64) as u64).max(threads as u64)
+            };
             let start = Instant::now();
             let par: Vec<Task> = (0..n)
                 .into_par_iter()
                 .map(|i| gen_one(g.as_ref(), level, 1_000_000 + i))
                 .collect();
             let parallel = par.len() as f64 / start.elapsed().as_secs_f64();
-            // Verification: the reference answer and a corrupted one per task.
+            // Verification: per task a correct and a flipped response.
             let responses: Vec<(usize, String)> = tasks
                 .iter()
+                .take(args.verify_tasks.max(1))
                 .enumerate()
                 .flat_map(|(i, t)| {
-                    let good = format!("<think>reasoning</think><answer>{}</answer>", t.answer);
+                    let think = reasoning(t);
+                    let good = format!("{think}</think>\n<answer>\n{}\n</answer>", t.answer.trim());
                     let bad = format!(
-                        "<think>reasoning</think><answer>{}</answer>",
-                        t.answer.replacen("True", "False", 1).replacen(
-                            "unreachable",
-                            "reachable",
-                            1
-                        )
+                        "{think}</think>\n<answer>\n{}\n</answer>",
+                        flip_one(t.answer.trim())
                     );
                     [(i, good), (i, bad)]
                 })
                 .collect();
+            let mean_len =
+                responses.iter().map(|(_, r)| r.len()).sum::<usize>() / responses.len().max(1);
+            // Check once that the verdicts are what the responses are.
+            for (k, (i, r)) in responses.iter().enumerate() {
+                let v = verifier.verify(&tasks[*i], r);
+                assert!(
+                    v.format_ok,
+                    "{kind} level {level}: malformed bench response"
+                );
+                assert_eq!(
+                    v.is_correct(),
+                    k % 2 == 0,
+                    "{kind} level {level}: unexpected verdict {v:?}"
+                );
+            }
             let start = Instant::now();
             let mut verified = 0u64;
             let mut correct = 0u64;
@@ -134,10 +246,11 @@ fn main() {
                 }
             }
             let vrate = verified as f64 / start.elapsed().as_secs_f64();
-            assert!(
-                correct > 0,
-                "no reference answer verified for {kind} level {level}"
-            );
+            assert_eq!(correct * 2, verified, "{kind} level {level}");
+            let vnote = match paper_verify(kind, level.0) {
+                Some(paper) => format!("{paper:.0} | ×{:.0}", vrate / paper),
+                None => "— | ".to_string(),
+            };
             let note = if kind == "deduction" && (1..=5).contains(&level.0) {
                 let paper = PAPER_DEDUCTION[level.0 as usize - 1];
                 format!("paper {paper}/s; ×{:.0}", single / paper)
@@ -145,7 +258,7 @@ fn main() {
                 String::new()
             };
             println!(
-                "| {kind} | {} | {single:.1} | {parallel:.1} | {vrate:.0} | {note} |",
+                "| {kind} | {} | {single:.1} | {parallel:.1} | {vrate:.0} | {vnote} | {mean_len} | {note} |",
                 level.0
             );
         }

@@ -49,46 +49,95 @@ pub fn check_format(response: &str) -> FormatCheck {
     check_format_from(response, false)
 }
 
-/// One pass over the `<` characters (the four tags are distinct and none is
-/// a prefix of another), so the check stays cheap on long responses. With
-/// `think_opened`, a `<think>` is taken to stand just before the text.
-fn check_format_from(response: &str, think_opened: bool) -> FormatCheck {
-    const TAGS: [&str; 4] = [THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE];
-    // Positions are offsets + 1, so the implied tag sits at 0, before all.
+/// What one pass over a response's `<` characters finds: how often each
+/// of the four tags occurs (with a `<think>` opened by the prompt counted),
+/// where each first occurs, and the span of the last `<answer>…</answer>`
+/// pair (as [`extract_answer`] finds it).
+struct Scan {
+    counts: [usize; 4],
+    /// Offsets + 1 of each tag's first occurrence, so the implied tag sits
+    /// at 0, before all.
+    first: [usize; 4],
+    /// The body of the last `<answer>…</answer>` pair, untrimmed.
+    answer: Option<(usize, usize)>,
+}
+
+const TAGS: [&str; 4] = [THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE];
+
+/// The tag starting at `rest` (which begins with `<`), if any.
+#[inline]
+fn tag_at(rest: &[u8]) -> Option<usize> {
+    // The four tags are distinct and none is a prefix of another.
+    match rest.get(1)? {
+        b't' => rest.starts_with(THINK_OPEN.as_bytes()).then_some(0),
+        b'a' => rest.starts_with(ANSWER_OPEN.as_bytes()).then_some(2),
+        b'/' => match rest.get(2)? {
+            b't' => rest.starts_with(THINK_CLOSE.as_bytes()).then_some(1),
+            b'a' => rest.starts_with(ANSWER_CLOSE.as_bytes()).then_some(3),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// One pass over the `<` characters (found with SIMD by `memchr`), so the
+/// check stays cheap on long responses. With `think_opened`, a `<think>` is
+/// taken to stand just before the text.
+fn scan(response: &str, think_opened: bool) -> Scan {
+    let bytes = response.as_bytes();
     let mut counts = [usize::from(think_opened), 0, 0, 0];
-    let mut positions = [0usize; 4];
-    let mut from = 0;
-    while let Some(offset) = response[from..].find('<') {
-        let at = from + offset;
-        let rest = &response[at..];
-        if let Some(k) = TAGS.iter().position(|tag| rest.starts_with(tag)) {
+    let mut first = [0usize; 4];
+    let mut last_open: Option<usize> = None;
+    let mut answer = None;
+    for at in memchr::memchr_iter(b'<', bytes) {
+        if let Some(k) = tag_at(&bytes[at..]) {
             if counts[k] == 0 {
-                positions[k] = at + 1;
+                first[k] = at + 1;
             }
             counts[k] += 1;
-        }
-        from = at + 1;
-    }
-    if let Some(k) = counts.iter().position(|&c| c != 1) {
-        return FormatCheck {
-            ok: false,
-            reason: Some(format!(
-                "expected exactly one {}, found {}",
-                TAGS[k], counts[k]
-            )),
-        };
-    }
-    if positions.windows(2).all(|w| w[0] < w[1]) {
-        FormatCheck {
-            ok: true,
-            reason: None,
-        }
-    } else {
-        FormatCheck {
-            ok: false,
-            reason: Some("tags out of order: expected <think>…</think><answer>…</answer>".into()),
+            if k == 2 {
+                last_open = Some(at + ANSWER_OPEN.len());
+            } else if k == 3 {
+                answer = last_open.map(|start| (start, at));
+            }
         }
     }
+    Scan {
+        counts,
+        first,
+        answer,
+    }
+}
+
+impl Scan {
+    fn format(&self) -> FormatCheck {
+        if let Some(k) = self.counts.iter().position(|&c| c != 1) {
+            return FormatCheck {
+                ok: false,
+                reason: Some(format!(
+                    "expected exactly one {}, found {}",
+                    TAGS[k], self.counts[k]
+                )),
+            };
+        }
+        if self.first.windows(2).all(|w| w[0] < w[1]) {
+            FormatCheck {
+                ok: true,
+                reason: None,
+            }
+        } else {
+            FormatCheck {
+                ok: false,
+                reason: Some(
+                    "tags out of order: expected <think>…</think><answer>…</answer>".into(),
+                ),
+            }
+        }
+    }
+}
+
+fn check_format_from(response: &str, think_opened: bool) -> FormatCheck {
+    scan(response, think_opened).format()
 }
 
 /// The common shape of a verifier: check the response's format (counting a
@@ -101,8 +150,12 @@ pub fn judge_response(
     response: &str,
     judge: impl FnOnce(&str) -> (Outcome, Option<CompactString>, CompactString),
 ) -> Verdict {
-    let format = check_response_format(task, response);
-    let Some(answer) = extract_answer(response) else {
+    let scanned = scan(response, think_opened_by_prompt(task, response));
+    let format = scanned.format();
+    let Some(answer) = scanned
+        .answer
+        .map(|(start, end)| response[start..end].trim())
+    else {
         return Verdict {
             format_ok: format.ok,
             outcome: Outcome::Unparseable,
@@ -201,6 +254,21 @@ mod tests {
         }
         assert!(check_response_format(&task, "a</think><answer>b</answer>").ok);
         assert!(!check_response_format(&task, "x<think>a</think><answer>b</answer>").ok);
+    }
+
+    proptest::proptest! {
+        /// The scan's answer span is what `extract_answer` finds.
+        #[test]
+        fn scan_finds_the_extracted_answer(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec!["<think>", "</think>", "<answer>", "</answer>", "<", ">", "x", "</", "<an", "é", " "]),
+                0..12,
+            )
+        ) {
+            let response: String = parts.concat();
+            let span = scan(&response, false).answer.map(|(a, b)| response[a..b].trim());
+            proptest::prop_assert_eq!(span, extract_answer(&response));
+        }
     }
 
     #[test]
