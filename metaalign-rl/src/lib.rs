@@ -3,6 +3,7 @@
 pub mod algorithms;
 pub mod checkpoint;
 pub mod eval;
+pub mod malloc;
 pub mod model;
 pub mod optim;
 pub mod policy;

@@ -1,6 +1,7 @@
 //! The Qwen2-family decoder (also Llama-style configs) and its config.
 
 pub mod config;
+pub mod fused;
 pub mod qwen2;
 
 pub use config::{ModelConfig, ModelSpec};

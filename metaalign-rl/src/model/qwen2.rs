@@ -3,10 +3,11 @@
 //! Two forward paths share the weights:
 //! - [`Qwen2::forward_hidden`] (training path): only ops with a backward pass
 //!   in candle 0.11 (RMSNorm from sqr/mean/sqrt, rotary embeddings from
-//!   narrow/cat/mul, `ops::softmax(x, D::Minus1)`), so every weight gets a
-//!   gradient when the weights are `Var`s.
-//! - [`Qwen2::forward_step`] (sampling path): fused RMSNorm, fused rope and
-//!   `softmax_last_dim`, with a KV cache. Never use it for training: the
+//!   narrow/cat/mul) and our fused attention softmax, which has its own
+//!   backward ([`super::fused`]), so every weight gets a gradient when the
+//!   weights are `Var`s.
+//! - [`Qwen2::forward_step`] (sampling path): fused RMSNorm and fused rope,
+//!   with a KV cache. Never use it for training: the
 //!   fused ops silently cut the gradient graph.
 //!
 //! Both take per-row position ids and an additive attention bias built with
@@ -17,6 +18,7 @@ use candle_core::{DType, Device, Module, Result, Tensor, D};
 use candle_nn::kv_cache::KvCache;
 
 use super::config::ModelConfig;
+use super::fused::scaled_masked_softmax;
 
 /// The additive bias for masked attention entries.
 pub const MASK_NEG: f32 = -1.0e9;
@@ -263,8 +265,7 @@ impl Qwen2 {
             let k = (k.broadcast_mul(&cos)? + rotate_half(&k)?.broadcast_mul(&sin)?)?;
             let k = repeat_kv(k, nh / nkv)?;
             let v = repeat_kv(v, nh / nkv)?;
-            let att = (q.matmul(&k.t()?)? * scale)?.broadcast_add(bias)?;
-            let att = candle_nn::ops::softmax(&att, D::Minus1)?;
+            let att = scaled_masked_softmax(&q.matmul(&k.t()?)?, bias, scale)?;
             let y = att.matmul(&v)?.transpose(1, 2)?.reshape((b, t, nh * hd))?;
             x = (x + layer.o.forward(&y)?)?;
             let h = rms_norm_diff(&x, &layer.post_norm, eps)?;
@@ -363,8 +364,7 @@ impl Qwen2 {
             };
             let k = repeat_kv(k.contiguous()?, nh / nkv)?;
             let v = repeat_kv(v.contiguous()?, nh / nkv)?;
-            let att = (q.matmul(&k.t()?)? * scale)?.broadcast_add(bias)?;
-            let att = candle_nn::ops::softmax_last_dim(&att)?;
+            let att = scaled_masked_softmax(&q.matmul(&k.t()?)?, bias, scale)?;
             let y = att.matmul(&v)?.transpose(1, 2)?.reshape((b, t, nh * hd))?;
             x = (x + layer.o.forward(&y)?)?;
             let h = candle_nn::ops::rms_norm(&x.contiguous()?, &layer.post_norm, eps)?;

@@ -228,6 +228,7 @@ impl QwenPolicy {
         generation_config: Option<Value>,
         device: &Device,
     ) -> Result<Self> {
+        crate::malloc::keep_freed_memory();
         if tokenizer.vocab_size() > cfg.vocab_size {
             return Err(Error::config(format!(
                 "the tokenizer has {} tokens but the model's vocab_size is {}",
