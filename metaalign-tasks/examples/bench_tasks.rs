@@ -8,9 +8,10 @@
 //! prompt (our `Verifier` receives only the response; the paper's reward
 //! also scans the prompt). Per task one correct response and one with one
 //! value flipped, verified one after the other (as several rollouts of a
-//! prompt are in RL), then the next task; the first 1,000 tasks of a level
-//! (`--verify-tasks`), looped over for `--secs` (the paper's reward was
-//! timed the same way on its 100–200 test rows per level).
+//! prompt are in RL), then the next task; the first 200 tasks of a level
+//! (`--verify-tasks`), looped over for `--secs`, as the paper's reward was
+//! timed on its test rows (100 per level for deduction and induction, 200
+//! for abduction).
 //!
 //! ```text
 //! cargo run --release -p metaalign-tasks --example bench_tasks
@@ -117,7 +118,7 @@ fn parse_args() -> Args {
         kinds: None,
         max_tasks: usize::MAX,
         verify_only: false,
-        verify_tasks: 1000,
+        verify_tasks: 200,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {

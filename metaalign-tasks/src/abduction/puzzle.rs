@@ -536,11 +536,19 @@ fn parse_label(item: &str) -> Option<(&str, bool)> {
     {
         return None;
     }
-    let value = rest[2..].trim().to_ascii_lowercase();
-    let value: String = value.split_whitespace().collect::<Vec<_>>().join(" ");
-    match value.as_str() {
-        "reachable" => Some((name, true)),
-        "unreachable" | "not reachable" => Some((name, false)),
+    // The value's words, ASCII case-insensitive and whitespace-normalised,
+    // without allocating.
+    let mut words = rest[2..].split_whitespace();
+    let word = |w: Option<&str>, want: &str| w.is_some_and(|w| w.eq_ignore_ascii_case(want));
+    let first = words.next();
+    let second = words.next();
+    if words.next().is_some() {
+        return None;
+    }
+    match second {
+        None if word(first, "reachable") => Some((name, true)),
+        None if word(first, "unreachable") => Some((name, false)),
+        Some(_) if word(first, "not") && word(second, "reachable") => Some((name, false)),
         _ => None,
     }
 }
@@ -550,42 +558,69 @@ fn parse_label(item: &str) -> Option<(&str, bool)> {
 /// are ignored). A goal named `k` times in the goal list needs exactly `k`
 /// labels, taken in order. A missing, extra or unknown goal makes the
 /// answer unparseable (`Err` says why).
-pub fn parse_labels(text: &str, goals: &[String]) -> Result<Vec<bool>, String> {
+pub fn parse_labels<S: AsRef<str>>(text: &str, goals: &[S]) -> Result<Vec<bool>, String> {
     let mut labels: Vec<Option<bool>> = vec![None; goals.len()];
-    for line in text.lines() {
-        for item in line.split([',', ';']) {
+    parse_labels_into(text, goals, &mut labels)?;
+    Ok(labels.into_iter().map(|l| l == Some(true)).collect())
+}
+
+/// [`parse_labels`] into a caller's buffer (`labels.len() == goals.len()`,
+/// all `None`), so the verifier can parse without allocating. On `Ok`
+/// every label is `Some`.
+pub fn parse_labels_into<S: AsRef<str>>(
+    text: &str,
+    goals: &[S],
+    labels: &mut [Option<bool>],
+) -> Result<(), String> {
+    debug_assert_eq!(labels.len(), goals.len());
+    // Items are the pieces between line breaks, `,` and `;` (the same
+    // pieces as `text.lines()` split at `,`/`;`: a `\r` before a line
+    // break is trimmed by `parse_label` anyway).
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    let cuts = memchr::memchr3_iter(b'\n', b',', b';', bytes).chain([bytes.len()]);
+    for cut in cuts {
+        // ASCII separators: `from..cut` are char boundaries.
+        let item = &text[from..cut];
+        from = cut + 1;
+        {
             let Some((name, value)) = parse_label(item) else {
                 continue;
             };
-            let mut slots = goals
-                .iter()
-                .enumerate()
-                .filter(|(_, g)| g.eq_ignore_ascii_case(name))
-                .map(|(i, _)| i)
-                .peekable();
-            if slots.peek().is_none() {
+            let mut known = false;
+            let mut slot = None;
+            for (i, g) in goals.iter().enumerate() {
+                if g.as_ref().eq_ignore_ascii_case(name) {
+                    known = true;
+                    if labels.get(i).is_some_and(Option::is_none) {
+                        slot = Some(i);
+                        break;
+                    }
+                }
+            }
+            if !known {
                 return Err(format!("`{name}` is not a goal of this puzzle"));
             }
-            match slots.find(|&i| labels[i].is_none()) {
+            match slot {
                 Some(i) => labels[i] = Some(value),
                 None => return Err(format!("goal {name} is labelled more than once")),
             }
         }
     }
-    let missing: Vec<&str> = goals
-        .iter()
-        .zip(&labels)
-        .filter(|(_, l)| l.is_none())
-        .map(|(g, _)| g.as_str())
-        .collect();
-    if !missing.is_empty() {
+    if labels.iter().any(Option::is_none) {
+        let missing: Vec<&str> = goals
+            .iter()
+            .zip(labels.iter())
+            .filter(|(_, l)| l.is_none())
+            .map(|(g, _)| g.as_ref())
+            .collect();
         return Err(if missing.len() == goals.len() {
             "no `(i) G is reachable/unreachable` lines found".to_string()
         } else {
             format!("no label for goal {}", missing.join(", "))
         });
     }
-    Ok(labels.into_iter().map(|l| l == Some(true)).collect())
+    Ok(())
 }
 
 #[cfg(test)]
@@ -641,6 +676,89 @@ mod tests {
             ")".repeat(5000)
         );
         assert!(parse_puzzle_text(&deep).is_err());
+    }
+
+    /// The reference reading: `text.lines()` split at `,`/`;`, and each
+    /// value lower-cased and whitespace-normalised with allocations.
+    fn naive_labels(text: &str, goals: &[String]) -> Result<Vec<bool>, String> {
+        let mut labels: Vec<Option<bool>> = vec![None; goals.len()];
+        for line in text.lines() {
+            for item in line.split([',', ';']) {
+                // The reading before the allocation-free one.
+                let s = strip_marker(item)
+                    .trim_end()
+                    .trim_end_matches(['.', ',', ';'])
+                    .trim_end();
+                let name_len = s
+                    .bytes()
+                    .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                    .count();
+                if name_len == 0 {
+                    continue;
+                }
+                let (name, rest) = s.split_at(name_len);
+                let rest = rest.trim_start();
+                if !rest.get(..2).is_some_and(|w| w.eq_ignore_ascii_case("is"))
+                    || !rest[2..].starts_with(char::is_whitespace)
+                {
+                    continue;
+                }
+                let value = rest[2..].trim().to_ascii_lowercase();
+                let value: String = value.split_whitespace().collect::<Vec<_>>().join(" ");
+                let value = match value.as_str() {
+                    "reachable" => true,
+                    "unreachable" | "not reachable" => false,
+                    _ => continue,
+                };
+                let mut slots = goals
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, g)| g.eq_ignore_ascii_case(name))
+                    .map(|(i, _)| i)
+                    .peekable();
+                if slots.peek().is_none() {
+                    return Err(format!("`{name}` is not a goal of this puzzle"));
+                }
+                match slots.find(|&i| labels[i].is_none()) {
+                    Some(i) => labels[i] = Some(value),
+                    None => return Err(format!("goal {name} is labelled more than once")),
+                }
+            }
+        }
+        let missing: Vec<&str> = goals
+            .iter()
+            .zip(&labels)
+            .filter(|(_, l)| l.is_none())
+            .map(|(g, _)| g.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(if missing.len() == goals.len() {
+                "no `(i) G is reachable/unreachable` lines found".to_string()
+            } else {
+                format!("no label for goal {}", missing.join(", "))
+            });
+        }
+        Ok(labels.into_iter().map(|l| l == Some(true)).collect())
+    }
+
+    proptest::proptest! {
+        /// The byte-scanning, allocation-free reading agrees with the
+        /// reference on any text.
+        #[test]
+        fn fast_label_parsing_matches_the_reference(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "(1) ", "2. ", "- ", "J", "d", "X", " is ", "IS", " not ", "Reachable",
+                    "unreachable", "reach able", ".", ",", ";", "\n", "\r\n", " ", "\u{a0}",
+                    "\u{2003}", "é", "\t",
+                ]),
+                0..24,
+            )
+        ) {
+            let text: String = parts.concat();
+            let goals: Vec<String> = ["J", "D", "J"].iter().map(|s| s.to_string()).collect();
+            proptest::prop_assert_eq!(parse_labels(&text, &goals), naive_labels(&text, &goals));
+        }
     }
 
     #[test]

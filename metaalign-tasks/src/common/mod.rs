@@ -11,3 +11,85 @@ pub use format::{
 };
 pub use reward::{BinaryReward, PaperReward};
 pub use template::ChatTemplate;
+
+/// Appends `n` in decimal, without `fmt` (verifiers build their texts on
+/// the hot path).
+pub fn push_decimal(out: &mut metaalign_core::CompactString, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
+}
+
+/// A fast, non-cryptographic hash (the Fx hash of rustc), for the
+/// verifiers' per-thread caches: a hit is always confirmed by comparing
+/// the full key, so collisions cost time, never correctness.
+#[derive(Clone, Copy, Default)]
+pub struct FxHasher(u64);
+
+impl FxHasher {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+
+    /// The multiply is off the dependency chain (a variant of Fx), so
+    /// many words hash in parallel; [`Hasher::finish`] mixes once more.
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = self.0.rotate_left(5) ^ word.wrapping_mul(Self::K);
+    }
+}
+
+use std::hash::Hasher;
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        (self.0 ^ (self.0 >> 29)).wrapping_mul(Self::K)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decimals() {
+        for n in [0usize, 7, 10, 99, 123_456, usize::MAX] {
+            let mut s = metaalign_core::CompactString::default();
+            super::push_decimal(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
+    }
+}

@@ -22,10 +22,11 @@ use serde_json::Value;
 
 use crate::common::judge_response;
 use crate::dataset::PaperRecord;
-use crate::logic::{first_falsified, Models};
+use crate::logic::{Models, Var};
 pub use generate::{LevelSpec, Target};
 pub use puzzle::{
-    formulas_in_text, parse_answer, task_puzzle, Claim, DeductionPuzzle, NO_ASSIGNMENT,
+    formulas_in_text, parse_answer, parse_answer_into, task_puzzle, Claim, DeductionPuzzle,
+    PreparedPuzzle, NO_ASSIGNMENT,
 };
 
 /// The registered kind name.
@@ -282,41 +283,60 @@ impl DeductionVerifier {
                 )
             }
         };
-        let (p, satisfiable) = (&cached.0, cached.1);
-        match parse_answer(answer, &p.names) {
+        let (p, satisfiable) = (&cached.puzzle, cached.satisfiable);
+        // Up to 64 variables the answer is read into a buffer on the stack.
+        const MAX: usize = 64;
+        let mut stack = [None; MAX];
+        let mut heap = Vec::new();
+        let values: &mut [Option<bool>] = if p.nvars() <= MAX {
+            &mut stack[..p.nvars()]
+        } else {
+            heap.resize(p.nvars(), None);
+            &mut heap
+        };
+        match puzzle::parse_answer_hinted(answer, &p.names, values, cached.names_distinct()) {
             Err(e) => (Outcome::Unparseable, None, e.into()),
-            Ok(Claim::NoAssignment) => {
+            Ok(false) => {
                 if satisfiable {
                     (
                         Outcome::Wrong,
-                        Some(NO_ASSIGNMENT.into()),
-                        "the formulas do have a satisfying assignment".into(),
+                        Some(CompactString::const_new(NO_ASSIGNMENT)),
+                        CompactString::const_new("the formulas do have a satisfying assignment"),
                     )
                 } else {
                     (
                         Outcome::Correct,
-                        Some(NO_ASSIGNMENT.into()),
-                        "no assignment exists".into(),
+                        Some(CompactString::const_new(NO_ASSIGNMENT)),
+                        CompactString::const_new("no assignment exists"),
                     )
                 }
             }
-            Ok(Claim::Assignment(values)) => {
-                let parsed = Some(p.answer_text(&values).into());
+            Ok(true) => {
+                let values: &[Option<bool>] = values;
+                let value = |v: Var| values.get(usize::from(v)).copied().flatten() == Some(true);
+                let bits = (values.len() <= 64).then(|| {
+                    values
+                        .iter()
+                        .enumerate()
+                        .fold(0u64, |b, (i, v)| b | (u64::from(*v == Some(true)) << i))
+                });
+                // The parsed answer in the canonical `(i) X is True` form.
+                let parsed = Some(CompactString::from(p.answer_text_with(&value)));
                 if !satisfiable {
                     return (
                         Outcome::Wrong,
                         parsed,
-                        "no assignment satisfies all the formulas".into(),
+                        CompactString::const_new("no assignment satisfies all the formulas"),
                     );
                 }
-                match first_falsified(&p.formulas, &values) {
+                match cached.first_falsified(&value, bits) {
                     Some(i) => (
                         Outcome::Wrong,
                         parsed,
                         format_compact!(
                             "formula {} ({}) is false under this assignment",
                             i + 1,
-                            p.formula_text(i)
+                            cached.formula_texts.get(i).map_or("", String::as_str)
                         ),
                     ),
                     None => (

@@ -115,6 +115,44 @@ impl DeductionPuzzle {
         s
     }
 
+    /// [`DeductionPuzzle::answer_text`] of the assignment `value`, built
+    /// without `fmt` into one exactly sized allocation (the verifier's hot
+    /// path).
+    pub fn answer_text_with(&self, value: &impl Fn(Var) -> bool) -> String {
+        fn digits(mut n: usize, buf: &mut [u8; 20]) -> &str {
+            let mut at = buf.len();
+            loop {
+                at -= 1;
+                buf[at] = b'0' + (n % 10) as u8;
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+            std::str::from_utf8(&buf[at..]).unwrap_or("")
+        }
+        let mut buf = [0u8; 20];
+        let len: usize = self
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| digits(i + 1, &mut buf).len() + n.len() + 14)
+            .sum();
+        let mut s = String::with_capacity(len);
+        for (i, name) in self.names.iter().enumerate() {
+            s.push('(');
+            s.push_str(digits(i + 1, &mut buf));
+            s.push_str(") ");
+            s.push_str(name);
+            s.push_str(if value(i as Var) {
+                " is True\n"
+            } else {
+                " is False\n"
+            });
+        }
+        s
+    }
+
     /// The ground-truth JSON the verifier reads. `solution` is the reference
     /// model (`None` for an unsatisfiable puzzle).
     pub fn ground_truth(&self, solution: Option<&[bool]>, unique: bool) -> Value {
@@ -204,60 +242,252 @@ pub fn task_puzzle(task: &metaalign_core::Task) -> Result<(DeductionPuzzle, bool
     puzzle_from_text(task)
 }
 
+/// A task's puzzle as the verifier uses it: parsed once, with its
+/// formulas' texts printed once (for the verdict's details) and, up to 64
+/// variables, compiled to postfix code evaluated on a bit mask.
+#[derive(Debug)]
+pub struct PreparedPuzzle {
+    pub puzzle: DeductionPuzzle,
+    pub satisfiable: bool,
+    /// `puzzle.formula_text(i)` for each formula.
+    pub formula_texts: Vec<String>,
+    /// The formulas in postfix, one after the other (`None` past 64
+    /// variables or a stack deeper than 64).
+    code: Option<(Vec<Op>, Vec<usize>)>,
+    /// No two names are equal ignoring ASCII case, so an answer's item can
+    /// be matched to the variable it is expected to name first.
+    names_distinct: bool,
+    /// The ground truth's `solution` as a bit mask, when it makes every
+    /// formula true (checked once here): an answer equal to it is correct
+    /// without evaluating anything.
+    model_bits: Option<u64>,
+}
+
+/// One postfix instruction over a bit stack.
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    Var(u8),
+    NegVar(u8),
+    Not,
+    Bin(logic::BinOp),
+}
+
+/// Appends `f` in postfix; returns the stack depth it needs.
+fn compile(f: &Formula, out: &mut Vec<Op>) -> Option<usize> {
+    Some(match f {
+        Formula::Var(v) => {
+            out.push(Op::Var(u8::try_from(*v).ok().filter(|v| *v < 64)?));
+            1
+        }
+        Formula::NegVar(v) => {
+            out.push(Op::NegVar(u8::try_from(*v).ok().filter(|v| *v < 64)?));
+            1
+        }
+        Formula::Not(g) => {
+            let d = compile(g, out)?;
+            out.push(Op::Not);
+            d
+        }
+        Formula::Bin(op, l, r) => {
+            let dl = compile(l, out)?;
+            let dr = compile(r, out)?;
+            out.push(Op::Bin(*op));
+            dl.max(dr + 1)
+        }
+    })
+}
+
+/// Runs one formula's postfix code under the assignment `bits` (bit `v` =
+/// variable `v`). The stack is a `u64` of bits (depth ≤ 64 checked by
+/// [`compile`]).
+#[inline]
+fn run(code: &[Op], bits: u64) -> bool {
+    let mut stack = 0u64;
+    for op in code {
+        stack = match *op {
+            Op::Var(v) => (stack << 1) | ((bits >> v) & 1),
+            Op::NegVar(v) => (stack << 1) | (!(bits >> v) & 1),
+            Op::Not => stack ^ 1,
+            Op::Bin(op) => {
+                let r = stack & 1;
+                let l = (stack >> 1) & 1;
+                ((stack >> 2) << 1) | (op.apply(l, r) & 1)
+            }
+        };
+    }
+    stack & 1 == 1
+}
+
+impl PreparedPuzzle {
+    /// Prepares a puzzle; `solution` is the ground truth's reference model,
+    /// if it gives one (it is only used once checked).
+    pub fn new((puzzle, satisfiable): (DeductionPuzzle, bool), solution: Option<&Value>) -> Self {
+        let formula_texts = puzzle.formula_texts();
+        let code = (puzzle.nvars() <= 64)
+            .then(|| {
+                let mut ops = Vec::new();
+                let mut ends = Vec::with_capacity(puzzle.formulas.len());
+                for f in &puzzle.formulas {
+                    if compile(f, &mut ops)? > 64 {
+                        return None;
+                    }
+                    ends.push(ops.len());
+                }
+                Some((ops, ends))
+            })
+            .flatten();
+        let names_distinct = puzzle
+            .names
+            .iter()
+            .enumerate()
+            .all(|(i, a)| puzzle.names[..i].iter().all(|b| !a.eq_ignore_ascii_case(b)));
+        let mut prepared = Self {
+            puzzle,
+            satisfiable,
+            formula_texts,
+            code,
+            names_distinct,
+            model_bits: None,
+        };
+        let model = solution.and_then(Value::as_array).and_then(|vs| {
+            (vs.len() == prepared.puzzle.nvars() && vs.len() <= 64).then_some(())?;
+            vs.iter().enumerate().try_fold(0u64, |b, (i, v)| {
+                v.as_bool().map(|v| b | (u64::from(v) << i))
+            })
+        });
+        if let Some(bits) = model {
+            let value = |v: Var| (bits >> v) & 1 == 1;
+            if prepared.code.is_some() && prepared.first_falsified(&value, Some(bits)).is_none() {
+                prepared.model_bits = Some(bits);
+            }
+        }
+        prepared
+    }
+
+    /// The first formula that the assignment makes false, if any. `value`
+    /// gives each variable's value; `bits` is the same assignment as a bit
+    /// mask when the puzzle has at most 64 variables.
+    pub fn first_falsified(
+        &self,
+        value: &impl Fn(Var) -> bool,
+        bits: Option<u64>,
+    ) -> Option<usize> {
+        if bits.is_some() && bits == self.model_bits {
+            return None;
+        }
+        if let (Some((ops, ends)), Some(bits)) = (&self.code, bits) {
+            let mut start = 0;
+            for (i, &end) in ends.iter().enumerate() {
+                if !run(&ops[start..end], bits) {
+                    return Some(i);
+                }
+                start = end;
+            }
+            return None;
+        }
+        self.puzzle.formulas.iter().position(|f| !f.eval(value))
+    }
+
+    /// Whether names can be matched by their expected position first (see
+    /// [`parse_answer_into`]).
+    pub fn names_distinct(&self) -> bool {
+        self.names_distinct
+    }
+}
+
 /// Like [`task_puzzle`], but remembers the puzzles last read on this
-/// thread, so verifying many responses to the same task parses its
-/// formulas once. Entries are found by a hash of the formula and variable
-/// texts and then compared in full, so a hit is always the same puzzle.
+/// thread (up to 4,096), so verifying many responses to the same task
+/// parses its formulas once. Entries are found by an Fx hash of the
+/// ground truth's formula and variable texts and `satisfiable` flag, and
+/// then compared in full, so a hit is always the same puzzle.
 pub fn task_puzzle_cached(
     task: &metaalign_core::Task,
-) -> Result<std::rc::Rc<(DeductionPuzzle, bool)>, String> {
+) -> Result<std::rc::Rc<PreparedPuzzle>, String> {
     use std::cell::RefCell;
     use std::collections::HashMap;
-    use std::hash::{Hash, Hasher};
+    use std::hash::{BuildHasherDefault, Hasher};
     use std::rc::Rc;
+
+    use crate::common::FxHasher;
     const CAPACITY: usize = 4096;
     struct Entry {
         formulas: Vec<String>,
         variables: Option<Vec<String>>,
         satisfiable: Option<bool>,
-        value: Rc<(DeductionPuzzle, bool)>,
+        value: Rc<PreparedPuzzle>,
     }
+    type Cache = HashMap<u64, Entry, BuildHasherDefault<FxHasher>>;
     thread_local! {
-        static CACHE: RefCell<HashMap<u64, Entry>> = RefCell::new(HashMap::new());
+        static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
     }
+    let uncached = || {
+        task_puzzle(task)
+            .map(|x| Rc::new(PreparedPuzzle::new(x, task.ground_truth.get("solution"))))
+    };
     let gt = &task.ground_truth;
-    fn strings(v: Option<&Value>) -> Option<Vec<&str>> {
-        v?.as_array()?.iter().map(Value::as_str).collect()
-    }
-    let Some(formulas) = strings(gt.get("formulas")) else {
-        return task_puzzle(task).map(Rc::new);
+    let all_strings = |v: &[Value]| v.iter().all(Value::is_string);
+    let Some(formulas) = gt.get("formulas").and_then(Value::as_array) else {
+        return uncached();
     };
     let variables = match gt.get("variables") {
         None => None,
-        Some(v) => match strings(Some(v)) {
-            Some(v) => Some(v),
-            None => return task_puzzle(task).map(Rc::new),
-        },
+        Some(Value::Array(v)) if all_strings(v) => Some(v),
+        Some(_) => return uncached(),
     };
-    // Small puzzles parse faster than a cache lookup costs.
-    if formulas.iter().map(|f| f.len()).sum::<usize>() < 256 {
-        return task_puzzle(task).map(Rc::new);
+    if !all_strings(formulas) {
+        return uncached();
     }
     let satisfiable = gt.get("satisfiable").and_then(Value::as_bool);
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    formulas.hash(&mut h);
-    variables.hash(&mut h);
-    satisfiable.hash(&mut h);
+    fn owned(v: &[Value]) -> Vec<String> {
+        v.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    }
+    // The key reads only a few bytes of each text (its length and its ends):
+    // a hit is confirmed by comparing everything anyway.
+    let mut h = FxHasher::default();
+    let mut sketch = |t: &str| {
+        let b = t.as_bytes();
+        let word = |at: usize| {
+            let mut w = [0u8; 8];
+            let part = &b[at.min(b.len())..(at + 8).min(b.len())];
+            w[..part.len()].copy_from_slice(part);
+            u64::from_le_bytes(w)
+        };
+        h.write_usize(b.len());
+        h.write_usize(word(0) as usize);
+        h.write_usize(word(b.len().saturating_sub(8)) as usize);
+        h.write_usize(word(b.len() / 2) as usize);
+    };
+    for f in formulas.iter().filter_map(Value::as_str) {
+        sketch(f);
+    }
+    match variables {
+        None => sketch("\u{0}none"),
+        Some(vs) => {
+            for v in vs.iter().filter_map(Value::as_str) {
+                sketch(v);
+            }
+        }
+    }
+    h.write_u8(match satisfiable {
+        None => 2,
+        Some(b) => u8::from(b),
+    });
     let key = h.finish();
     let same = |e: &Entry| {
         e.satisfiable == satisfiable
             && e.formulas
                 .iter()
                 .map(String::as_str)
-                .eq(formulas.iter().copied())
-            && match (&e.variables, &variables) {
+                .eq(formulas.iter().filter_map(Value::as_str))
+            && match (&e.variables, variables) {
                 (None, None) => true,
-                (Some(a), Some(b)) => a.iter().map(String::as_str).eq(b.iter().copied()),
+                (Some(a), Some(b)) => a
+                    .iter()
+                    .map(String::as_str)
+                    .eq(b.iter().filter_map(Value::as_str)),
                 _ => false,
             }
     };
@@ -270,7 +500,7 @@ pub fn task_puzzle_cached(
     if let Some(hit) = hit {
         return Ok(hit);
     }
-    let value = Rc::new(task_puzzle(task)?);
+    let value = uncached()?;
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.len() >= CAPACITY {
@@ -279,8 +509,8 @@ pub fn task_puzzle_cached(
         c.insert(
             key,
             Entry {
-                formulas: formulas.iter().map(|s| s.to_string()).collect(),
-                variables: variables.map(|v| v.iter().map(|s| s.to_string()).collect()),
+                formulas: owned(formulas),
+                variables: variables.map(|v| owned(v)),
                 satisfiable,
                 value: value.clone(),
             },
@@ -372,13 +602,64 @@ fn parse_item(item: &str) -> Option<(&str, bool)> {
 /// the puzzle has no model.
 pub fn parse_answer(text: &str, names: &[String]) -> Result<Claim, String> {
     let mut values: Vec<Option<bool>> = vec![None; names.len()];
+    if parse_answer_into(text, names, &mut values)? {
+        Ok(Claim::Assignment(
+            values.into_iter().map(|v| v == Some(true)).collect(),
+        ))
+    } else {
+        Ok(Claim::NoAssignment)
+    }
+}
+
+/// [`parse_answer`] into a caller's buffer (`values.len() == names.len()`,
+/// all `None`), so the verifier can parse without allocating: `Ok(true)`
+/// when `values` then holds a full assignment, `Ok(false)` when the answer
+/// claims there is none.
+pub fn parse_answer_into(
+    text: &str,
+    names: &[String],
+    values: &mut [Option<bool>],
+) -> Result<bool, String> {
+    parse_answer_hinted(text, names, values, false)
+}
+
+/// [`parse_answer_into`]; with `names_distinct` (no two names equal
+/// ignoring ASCII case) each item is first matched against the variable
+/// after the previous item's, as answers list them in order — the same
+/// variable a scan from the start finds, since only one name matches.
+pub fn parse_answer_hinted(
+    text: &str,
+    names: &[String],
+    values: &mut [Option<bool>],
+    names_distinct: bool,
+) -> Result<bool, String> {
+    debug_assert_eq!(values.len(), names.len());
     let mut any = false;
-    for line in text.lines() {
-        for item in line.split([',', ';']) {
+    let mut expect = 0;
+    // Items are the pieces between line breaks, `,` and `;` (the same
+    // pieces as `text.lines()` split at `,`/`;`: a `\r` before a line
+    // break is trimmed by `parse_item` anyway).
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    let cuts = memchr::memchr3_iter(b'\n', b',', b';', bytes).chain([bytes.len()]);
+    for cut in cuts {
+        // ASCII separators: `from..cut` are char boundaries.
+        let item = &text[from..cut];
+        from = cut + 1;
+        {
             let Some((name, value)) = parse_item(item) else {
                 continue;
             };
-            let Some(v) = names.iter().position(|n| n.eq_ignore_ascii_case(name)) else {
+            let hinted = names_distinct
+                && names
+                    .get(expect)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name));
+            let found = if hinted {
+                Some(expect)
+            } else {
+                names.iter().position(|n| n.eq_ignore_ascii_case(name))
+            };
+            let Some(v) = found else {
                 // A name shaped like a variable (`D`, `A1`) that the puzzle
                 // lacks is a wrong answer format; other words ("This is
                 // true") are prose and ignored.
@@ -387,10 +668,14 @@ pub fn parse_answer(text: &str, names: &[String]) -> Result<Claim, String> {
                 }
                 continue;
             };
-            if values[v].is_some() {
+            let Some(slot) = values.get_mut(v) else {
+                continue;
+            };
+            if slot.is_some() {
                 return Err(format!("{} is assigned more than once", names[v]));
             }
-            values[v] = Some(value);
+            *slot = Some(value);
+            expect = v + 1;
             any = true;
         }
     }
@@ -405,22 +690,20 @@ pub fn parse_answer(text: &str, names: &[String]) -> Result<Claim, String> {
         .iter()
         .any(|p| lower.contains(p))
         {
-            return Ok(Claim::NoAssignment);
+            return Ok(false);
         }
         return Err("no `(i) X is True/False` lines found".into());
     }
-    let missing: Vec<&str> = names
-        .iter()
-        .zip(&values)
-        .filter(|(_, v)| v.is_none())
-        .map(|(n, _)| n.as_str())
-        .collect();
-    if !missing.is_empty() {
+    if values.iter().any(Option::is_none) {
+        let missing: Vec<&str> = names
+            .iter()
+            .zip(values.iter())
+            .filter(|(_, v)| v.is_none())
+            .map(|(n, _)| n.as_str())
+            .collect();
         return Err(format!("no value given for {}", missing.join(", ")));
     }
-    Ok(Claim::Assignment(
-        values.into_iter().map(|v| v == Some(true)).collect(),
-    ))
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -464,6 +747,111 @@ mod tests {
             parse_answer("No assignment works.", &n),
             Ok(Claim::NoAssignment)
         );
+    }
+
+    /// The reference reading of an answer: `text.lines()` split at `,`/`;`
+    /// and each name looked up from the first variable.
+    fn naive_parse(text: &str, names: &[String]) -> Result<Claim, String> {
+        let mut values: Vec<Option<bool>> = vec![None; names.len()];
+        let mut any = false;
+        for line in text.lines() {
+            for item in line.split([',', ';']) {
+                let Some((name, value)) = parse_item(item) else {
+                    continue;
+                };
+                let Some(v) = names.iter().position(|n| n.eq_ignore_ascii_case(name)) else {
+                    if var_index(&name.to_ascii_uppercase()).is_some() {
+                        return Err(format!("`{name}` is not a variable of this puzzle"));
+                    }
+                    continue;
+                };
+                if values[v].is_some() {
+                    return Err(format!("{} is assigned more than once", names[v]));
+                }
+                values[v] = Some(value);
+                any = true;
+            }
+        }
+        if !any {
+            let lower = text.to_lowercase();
+            if [
+                "no assignment",
+                "unsatisfiable",
+                "no satisfying",
+                "no solution",
+            ]
+            .iter()
+            .any(|p| lower.contains(p))
+            {
+                return Ok(Claim::NoAssignment);
+            }
+            return Err("no `(i) X is True/False` lines found".into());
+        }
+        let missing: Vec<&str> = names
+            .iter()
+            .zip(&values)
+            .filter(|(_, v)| v.is_none())
+            .map(|(n, _)| n.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!("no value given for {}", missing.join(", ")));
+        }
+        Ok(Claim::Assignment(
+            values.into_iter().map(|v| v == Some(true)).collect(),
+        ))
+    }
+
+    proptest::proptest! {
+        /// The byte-scanning parser, hinted or not, reads every text as
+        /// the reference reading does.
+        #[test]
+        fn fast_answer_parsing_matches_the_reference(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "(1) ", "(2)", "3. ", "- ", "A", "b", "C", "D", "a", " is ", "IS", " = ", ":",
+                    "True", "false", "TRUE", ".", ",", ";", "\n", "\r\n", " ", "\u{a0}", "é",
+                    "no assignment", "x",
+                ]),
+                0..24,
+            ),
+            dup in proptest::bool::ANY,
+        ) {
+            let text: String = parts.concat();
+            let mut names = names(3);
+            if dup {
+                names.push("a".into());
+            }
+            let want = naive_parse(&text, &names);
+            proptest::prop_assert_eq!(parse_answer(&text, &names), want.clone());
+            let distinct = !dup;
+            let mut values = vec![None; names.len()];
+            let got = parse_answer_hinted(&text, &names, &mut values, distinct).map(|full| {
+                if full {
+                    Claim::Assignment(values.iter().map(|v| *v == Some(true)).collect())
+                } else {
+                    Claim::NoAssignment
+                }
+            });
+            proptest::prop_assert_eq!(got, want);
+        }
+
+        /// The compiled formulas (and the stored model's shortcut) find the
+        /// same first false formula as the formula trees.
+        #[test]
+        fn compiled_formulas_match_the_trees(seed in 0u64..10_000, level in 1u32..=5, bits in 0u64..4096) {
+            use rand::SeedableRng;
+            let g = crate::deduction::DeductionGenerator::default();
+            let mut rng = metaalign_core::seed::Rng::seed_from_u64(seed);
+            let t = metaalign_core::TaskGenerator::generate(&g, metaalign_core::Level(level), 0, &mut rng).unwrap();
+            let prepared = PreparedPuzzle::new(task_puzzle(&t).unwrap(), t.ground_truth.get("solution"));
+            let n = prepared.puzzle.nvars();
+            let bits = bits & ((1u64 << n) - 1);
+            let value = |v: Var| (bits >> v) & 1 == 1;
+            let want = prepared.puzzle.formulas.iter().position(|f| !f.eval(&value));
+            proptest::prop_assert_eq!(prepared.first_falsified(&value, Some(bits)), want);
+            proptest::prop_assert_eq!(prepared.first_falsified(&value, None), want);
+            proptest::prop_assert!(prepared.model_bits.is_some());
+        }
     }
 
     #[test]
