@@ -147,6 +147,15 @@ fn parse_args() -> Args {
     args
 }
 
+/// This thread's time on a CPU (Linux `/proc/thread-self/schedstat`,
+/// nanoseconds), to give rates per CPU-second beside the wall-clock ones
+/// when other work shares the cores; `None` elsewhere.
+fn thread_cpu_time() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
+}
+
 fn gen_one(g: &dyn TaskGenerator, level: Level, i: u64) -> Task {
     let label = format!("bench/{}/{}", g.kind(), level.0);
     let mut rng = item_rng(7, &label, i);
@@ -172,14 +181,14 @@ fn main() {
         args.secs
     );
     println!(
-        "| task | level | puzzles/s (1 thread) | puzzles/s ({threads} threads) | verified responses/s (1 thread) | paper's reward, responses/s | ratio | response bytes (mean) | generator note |"
+        "| task | level | puzzles/s (1 thread) | puzzles/s ({threads} threads) | verified responses/s (1 thread) | per CPU-second | paper's reward, responses/s | ratio | response bytes (mean) | generator note |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for kind in &task_kinds {
         let g = match default_task_source(kind) {
             Ok(g) => g,
             Err(e) => {
-                println!("| {kind} | - | - | - | - | - | - | - | cannot build: {e} |");
+                println!("| {kind} | - | - | - | - | - | - | - | - | cannot build: {e} |");
                 continue;
             }
         };
@@ -237,6 +246,7 @@ fn main() {
                     "{kind} level {level}: unexpected verdict {v:?}"
                 );
             }
+            let cpu_start = thread_cpu_time();
             let start = Instant::now();
             let mut verified = 0u64;
             let mut correct = 0u64;
@@ -247,6 +257,12 @@ fn main() {
                 }
             }
             let vrate = verified as f64 / start.elapsed().as_secs_f64();
+            let cpu_rate = match (cpu_start, thread_cpu_time()) {
+                (Some(a), Some(b)) if b > a => {
+                    format!("{:.0}", verified as f64 / (b - a).as_secs_f64())
+                }
+                _ => "—".to_string(),
+            };
             assert_eq!(correct * 2, verified, "{kind} level {level}");
             let vnote = match paper_verify(kind, level.0) {
                 Some(paper) => format!("{paper:.0} | ×{:.0}", vrate / paper),
@@ -259,7 +275,7 @@ fn main() {
                 String::new()
             };
             println!(
-                "| {kind} | {} | {single:.1} | {parallel:.1} | {vrate:.0} | {vnote} | {mean_len} | {note} |",
+                "| {kind} | {} | {single:.1} | {parallel:.1} | {vrate:.0} | {cpu_rate} | {vnote} | {mean_len} | {note} |",
                 level.0
             );
         }

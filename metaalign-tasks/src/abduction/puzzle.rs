@@ -518,6 +518,34 @@ fn strip_marker(s: &str) -> &str {
 
 /// One `NAME is reachable|unreachable|not reachable` item.
 fn parse_label(item: &str) -> Option<(&str, bool)> {
+    if item.is_ascii() {
+        return parse_label_ascii(item);
+    }
+    parse_label_str(item)
+}
+
+/// [`parse_label_str`] on ASCII text, byte by byte.
+fn parse_label_ascii(item: &str) -> Option<(&str, bool)> {
+    use crate::common::items;
+    let (name, rest) = items::name_and_rest(item.as_bytes())?;
+    let mut words = items::words(items::after_is(rest)?);
+    let first = words.next();
+    let second = words.next();
+    if words.next().is_some() {
+        return None;
+    }
+    let is =
+        |w: Option<&[u8]>, want: &str| w.is_some_and(|w| w.eq_ignore_ascii_case(want.as_bytes()));
+    let value = match second {
+        None if is(first, "reachable") => true,
+        None if is(first, "unreachable") => false,
+        Some(_) if is(first, "not") && is(second, "reachable") => false,
+        _ => return None,
+    };
+    Some((item.get(name)?, value))
+}
+
+fn parse_label_str(item: &str) -> Option<(&str, bool)> {
     let s = strip_marker(item)
         .trim_end()
         .trim_end_matches(['.', ',', ';'])
@@ -758,6 +786,14 @@ mod tests {
             let text: String = parts.concat();
             let goals: Vec<String> = ["J", "D", "J"].iter().map(|s| s.to_string()).collect();
             proptest::prop_assert_eq!(parse_labels(&text, &goals), naive_labels(&text, &goals));
+        }
+    }
+
+    proptest::proptest! {
+        /// The byte-level label reader agrees with the `str` one on ASCII.
+        #[test]
+        fn ascii_labels_read_as_str_labels(item in "[ \t\r\x0b\x0c(]{0,2}[0-9 ]{0,2}[).*-]?[ ]{0,2}[A-Za-z_0-9]{0,3}[ \t]{0,2}(is|IS|i)?[ \t\x0b]{0,2}(not|NOT)?[ ]{0,2}(reachable|Unreachable|reach|x)?[ .,;\t]{0,3}") {
+            proptest::prop_assert_eq!(parse_label_ascii(&item), parse_label_str(&item));
         }
     }
 

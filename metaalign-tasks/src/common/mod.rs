@@ -2,6 +2,7 @@
 //! reward schemes.
 
 pub mod format;
+pub mod items;
 pub mod reward;
 pub mod template;
 

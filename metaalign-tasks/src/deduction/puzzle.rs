@@ -119,29 +119,26 @@ impl DeductionPuzzle {
     /// without `fmt` into one exactly sized allocation (the verifier's hot
     /// path).
     pub fn answer_text_with(&self, value: &impl Fn(Var) -> bool) -> String {
-        fn digits(mut n: usize, buf: &mut [u8; 20]) -> &str {
-            let mut at = buf.len();
-            loop {
-                at -= 1;
-                buf[at] = b'0' + (n % 10) as u8;
-                n /= 10;
-                if n == 0 {
-                    break;
-                }
-            }
-            std::str::from_utf8(&buf[at..]).unwrap_or("")
-        }
-        let mut buf = [0u8; 20];
-        let len: usize = self
-            .names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| digits(i + 1, &mut buf).len() + n.len() + 14)
-            .sum();
-        let mut s = String::with_capacity(len);
+        let longest = self.names.iter().map(String::len).max().unwrap_or(0);
+        let mut s = String::with_capacity(self.names.len() * (longest + 16));
         for (i, name) in self.names.iter().enumerate() {
             s.push('(');
-            s.push_str(digits(i + 1, &mut buf));
+            let n = i + 1;
+            if n < 10 {
+                s.push(char::from(b'0' + n as u8));
+            } else {
+                let mut buf = [0u8; 20];
+                let mut at = buf.len();
+                let mut n = n;
+                while n > 0 {
+                    at -= 1;
+                    buf[at] = b'0' + (n % 10) as u8;
+                    n /= 10;
+                }
+                for &d in &buf[at..] {
+                    s.push(char::from(d));
+                }
+            }
             s.push_str(") ");
             s.push_str(name);
             s.push_str(if value(i as Var) {
@@ -424,12 +421,24 @@ pub fn task_puzzle_cached(
         task_puzzle(task)
             .map(|x| Rc::new(PreparedPuzzle::new(x, task.ground_truth.get("solution"))))
     };
-    let gt = &task.ground_truth;
-    let all_strings = |v: &[Value]| v.iter().all(Value::is_string);
-    let Some(formulas) = gt.get("formulas").and_then(Value::as_array) else {
+    let Some(gt) = task.ground_truth.as_object() else {
         return uncached();
     };
-    let variables = match gt.get("variables") {
+    // One pass over the keys (as `get` for each of the three would).
+    let (mut formulas, mut variables, mut satisfiable) = (None, None, None);
+    for (k, v) in gt {
+        match k.as_str() {
+            "formulas" => formulas = Some(v),
+            "variables" => variables = Some(v),
+            "satisfiable" => satisfiable = v.as_bool(),
+            _ => {}
+        }
+    }
+    let all_strings = |v: &[Value]| v.iter().all(Value::is_string);
+    let Some(formulas) = formulas.and_then(Value::as_array) else {
+        return uncached();
+    };
+    let variables = match variables {
         None => None,
         Some(Value::Array(v)) if all_strings(v) => Some(v),
         Some(_) => return uncached(),
@@ -437,7 +446,6 @@ pub fn task_puzzle_cached(
     if !all_strings(formulas) {
         return uncached();
     }
-    let satisfiable = gt.get("satisfiable").and_then(Value::as_bool);
     fn owned(v: &[Value]) -> Vec<String> {
         v.iter()
             .filter_map(Value::as_str)
@@ -449,16 +457,13 @@ pub fn task_puzzle_cached(
     let mut h = FxHasher::default();
     let mut sketch = |t: &str| {
         let b = t.as_bytes();
-        let word = |at: usize| {
-            let mut w = [0u8; 8];
-            let part = &b[at.min(b.len())..(at + 8).min(b.len())];
-            w[..part.len()].copy_from_slice(part);
-            u64::from_le_bytes(w)
+        let (head, tail) = match (b.first_chunk::<8>(), b.last_chunk::<8>()) {
+            (Some(h), Some(t)) => (u64::from_le_bytes(*h), u64::from_le_bytes(*t)),
+            _ => (b.iter().fold(0u64, |w, &x| (w << 8) | u64::from(x)), 0),
         };
         h.write_usize(b.len());
-        h.write_usize(word(0) as usize);
-        h.write_usize(word(b.len().saturating_sub(8)) as usize);
-        h.write_usize(word(b.len() / 2) as usize);
+        h.write_usize(head as usize);
+        h.write_usize(tail as usize);
     };
     for f in formulas.iter().filter_map(Value::as_str) {
         sketch(f);
@@ -564,6 +569,35 @@ fn strip_marker(s: &str) -> &str {
 
 /// Reads one `NAME is VALUE` item (also `NAME = VALUE`, `NAME: VALUE`).
 fn parse_item(item: &str) -> Option<(&str, bool)> {
+    if item.is_ascii() {
+        return parse_item_ascii(item);
+    }
+    parse_item_str(item)
+}
+
+/// [`parse_item_str`] on ASCII text, byte by byte.
+fn parse_item_ascii(item: &str) -> Option<(&str, bool)> {
+    use crate::common::items;
+    let (name, rest) = items::name_and_rest(item.as_bytes())?;
+    let rest = match items::after_is(rest) {
+        Some(after) => after,
+        None if rest.get(..2).is_some_and(|w| w.eq_ignore_ascii_case(b"is")) => return None,
+        None => rest
+            .strip_prefix(b"=")
+            .or_else(|| rest.strip_prefix(b":"))?,
+    };
+    let value = items::trim_end(items::trim_start(rest));
+    let value = if value.eq_ignore_ascii_case(b"true") {
+        true
+    } else if value.eq_ignore_ascii_case(b"false") {
+        false
+    } else {
+        return None;
+    };
+    Some((item.get(name)?, value))
+}
+
+fn parse_item_str(item: &str) -> Option<(&str, bool)> {
     let s = strip_marker(item).trim_end();
     let s = s.trim_end_matches(['.', ',', ';']).trim_end();
     let name_len = s
@@ -756,7 +790,7 @@ mod tests {
         let mut any = false;
         for line in text.lines() {
             for item in line.split([',', ';']) {
-                let Some((name, value)) = parse_item(item) else {
+                let Some((name, value)) = parse_item_str(item) else {
                     continue;
                 };
                 let Some(v) = names.iter().position(|n| n.eq_ignore_ascii_case(name)) else {
@@ -833,6 +867,12 @@ mod tests {
                 }
             });
             proptest::prop_assert_eq!(got, want);
+        }
+
+        /// The byte-level item reader agrees with the `str` one on ASCII.
+        #[test]
+        fn ascii_items_read_as_str_items(item in "[ \t\r\x0b\x0c(]{0,2}[0-9 ]{0,2}[).*-]?[ ]{0,2}[A-Za-z_0-9]{0,3}[ \t]{0,2}(is|IS|i|=|:)?[ \t\x0b]{0,2}(True|false|TRUE|tru|x)?[ .,;\t]{0,3}") {
+            proptest::prop_assert_eq!(parse_item_ascii(&item), parse_item_str(&item));
         }
 
         /// The compiled formulas (and the stored model's shortcut) find the

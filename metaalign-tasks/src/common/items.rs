@@ -1,0 +1,98 @@
+//! Byte-level pieces of the answer-line readers (`(3) NAME is VALUE`), for
+//! ASCII items: the verifiers' hot path. Each mirrors the `str` code of the
+//! deduction and abduction parsers exactly on ASCII text (where Unicode
+//! white space is these six bytes); non-ASCII items take the `str` path.
+//! Property tests in both parsers compare the two readings.
+
+/// `char::is_whitespace` on an ASCII byte.
+#[inline]
+pub fn is_ws(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
+}
+
+#[inline]
+pub fn trim_start(mut s: &[u8]) -> &[u8] {
+    while let [b, rest @ ..] = s {
+        if !is_ws(*b) {
+            break;
+        }
+        s = rest;
+    }
+    s
+}
+
+#[inline]
+pub fn trim_end(mut s: &[u8]) -> &[u8] {
+    while let [rest @ .., b] = s {
+        if !is_ws(*b) {
+            break;
+        }
+        s = rest;
+    }
+    s
+}
+
+/// Strips a list marker: `(3)`, `3.`, `3)`, `-`, `*` (`•` is not ASCII).
+pub fn strip_marker(s: &[u8]) -> &[u8] {
+    let s = trim_start(s);
+    if let Some(rest) = s.strip_prefix(b"(") {
+        if let Some(close) = memchr::memchr(b')', rest) {
+            if trim_end(trim_start(&rest[..close]))
+                .iter()
+                .all(u8::is_ascii_digit)
+            {
+                return trim_start(&rest[close + 1..]);
+            }
+        }
+        return s;
+    }
+    let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits > 0 {
+        return match s.get(digits) {
+            Some(b'.' | b')') => trim_start(&s[digits + 1..]),
+            _ => s,
+        };
+    }
+    match s.first() {
+        Some(b'-' | b'*') => trim_start(&s[1..]),
+        _ => s,
+    }
+}
+
+/// The common head of an item: the marker stripped, the end trimmed of
+/// white space, then of `.`/`,`/`;`, then of white space again; then the
+/// name (`[A-Za-z0-9_]+`, as an offset range into `item`) and the rest
+/// after it, trimmed at the start.
+pub fn name_and_rest(item: &[u8]) -> Option<(std::ops::Range<usize>, &[u8])> {
+    let s = trim_end(strip_marker(item));
+    let mut end = s.len();
+    while end > 0 && matches!(s[end - 1], b'.' | b',' | b';') {
+        end -= 1;
+    }
+    let s = trim_end(&s[..end]);
+    let name_len = s
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+        .count();
+    if name_len == 0 {
+        return None;
+    }
+    let start = s.as_ptr() as usize - item.as_ptr() as usize;
+    Some((start..start + name_len, trim_start(&s[name_len..])))
+}
+
+/// After the name: `is` followed by white space; returns what follows
+/// `is` (still starting with that white space).
+pub fn after_is(rest: &[u8]) -> Option<&[u8]> {
+    let word = rest.get(..2)?;
+    if !word.eq_ignore_ascii_case(b"is") {
+        return None;
+    }
+    let after = &rest[2..];
+    after.first().is_some_and(|b| is_ws(*b)).then_some(after)
+}
+
+/// The white-space separated words of `s`.
+pub fn words(s: &[u8]) -> impl Iterator<Item = &[u8]> {
+    s.split(|b| is_ws(*b)).filter(|w| !w.is_empty())
+}
