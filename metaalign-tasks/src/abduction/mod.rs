@@ -238,9 +238,15 @@ impl AbductionVerifier {
         // Fast path, without allocating: up to 16 goals, given with their
         // `reachable` labels in the ground truth.
         const MAX: usize = 16;
-        let gt = &task.ground_truth;
-        let goals = gt.get("goals").and_then(Value::as_array);
-        let reach = gt.get("reachable").and_then(Value::as_array);
+        // One pass over the keys (as `get` for both would).
+        let (mut goals, mut reach) = (None, None);
+        for (k, v) in task.ground_truth.as_object().into_iter().flatten() {
+            match k.as_str() {
+                "goals" => goals = v.as_array(),
+                "reachable" => reach = v.as_array(),
+                _ => {}
+            }
+        }
         if let (Some(goals), Some(reach)) = (goals, reach) {
             let n = goals.len();
             let mut names = [""; MAX];

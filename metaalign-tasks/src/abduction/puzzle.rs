@@ -604,37 +604,36 @@ pub fn parse_labels_into<S: AsRef<str>>(
     // Items are the pieces between line breaks, `,` and `;` (the same
     // pieces as `text.lines()` split at `,`/`;`: a `\r` before a line
     // break is trimmed by `parse_label` anyway).
-    let bytes = text.as_bytes();
-    let mut from = 0;
-    let cuts = memchr::memchr3_iter(b'\n', b',', b';', bytes).chain([bytes.len()]);
-    for cut in cuts {
-        // ASCII separators: `from..cut` are char boundaries.
-        let item = &text[from..cut];
-        from = cut + 1;
-        {
-            let Some((name, value)) = parse_label(item) else {
-                continue;
-            };
-            let mut known = false;
-            let mut slot = None;
-            for (i, g) in goals.iter().enumerate() {
-                if g.as_ref().eq_ignore_ascii_case(name) {
-                    known = true;
-                    if labels.get(i).is_some_and(Option::is_none) {
-                        slot = Some(i);
-                        break;
-                    }
+    let ascii = text.is_ascii();
+    crate::common::items::for_each_item(text, |item| {
+        let parsed = if ascii {
+            parse_label_ascii(item)
+        } else {
+            parse_label(item)
+        };
+        let Some((name, value)) = parsed else {
+            return Ok(());
+        };
+        let mut known = false;
+        let mut slot = None;
+        for (i, g) in goals.iter().enumerate() {
+            if g.as_ref().eq_ignore_ascii_case(name) {
+                known = true;
+                if labels.get(i).is_some_and(Option::is_none) {
+                    slot = Some(i);
+                    break;
                 }
             }
-            if !known {
-                return Err(format!("`{name}` is not a goal of this puzzle"));
-            }
-            match slot {
-                Some(i) => labels[i] = Some(value),
-                None => return Err(format!("goal {name} is labelled more than once")),
-            }
         }
-    }
+        if !known {
+            return Err(format!("`{name}` is not a goal of this puzzle"));
+        }
+        match slot {
+            Some(i) => labels[i] = Some(value),
+            None => return Err(format!("goal {name} is labelled more than once")),
+        }
+        Ok(())
+    })?;
     if labels.iter().any(Option::is_none) {
         let missing: Vec<&str> = goals
             .iter()

@@ -36,7 +36,8 @@ pub fn trim_end(mut s: &[u8]) -> &[u8] {
 pub fn strip_marker(s: &[u8]) -> &[u8] {
     let s = trim_start(s);
     if let Some(rest) = s.strip_prefix(b"(") {
-        if let Some(close) = memchr::memchr(b')', rest) {
+        // (items are short: a plain scan beats `memchr`'s set-up)
+        if let Some(close) = rest.iter().position(|&b| b == b')') {
             if trim_end(trim_start(&rest[..close]))
                 .iter()
                 .all(u8::is_ascii_digit)
@@ -95,4 +96,18 @@ pub fn after_is(rest: &[u8]) -> Option<&[u8]> {
 /// The white-space separated words of `s`.
 pub fn words(s: &[u8]) -> impl Iterator<Item = &[u8]> {
     s.split(|b| is_ws(*b)).filter(|w| !w.is_empty())
+}
+
+/// Calls `f` on each piece of `text` between `\n`, `,` and `;` (all ASCII,
+/// so the pieces are `str`s), in order; stops early when `f` returns
+/// `Err`. A plain scan: answers are short.
+pub fn for_each_item<E>(text: &str, mut f: impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {
+    let mut from = 0;
+    for (at, b) in text.bytes().enumerate() {
+        if matches!(b, b'\n' | b',' | b';') {
+            f(text.get(from..at).unwrap_or(""))?;
+            from = at + 1;
+        }
+    }
+    f(text.get(from..).unwrap_or(""))
 }

@@ -78,6 +78,11 @@ impl Hasher for FxHasher {
     }
 
     #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    #[inline]
     fn finish(&self) -> u64 {
         (self.0 ^ (self.0 >> 29)).wrapping_mul(Self::K)
     }

@@ -673,46 +673,45 @@ pub fn parse_answer_hinted(
     // Items are the pieces between line breaks, `,` and `;` (the same
     // pieces as `text.lines()` split at `,`/`;`: a `\r` before a line
     // break is trimmed by `parse_item` anyway).
-    let bytes = text.as_bytes();
-    let mut from = 0;
-    let cuts = memchr::memchr3_iter(b'\n', b',', b';', bytes).chain([bytes.len()]);
-    for cut in cuts {
-        // ASCII separators: `from..cut` are char boundaries.
-        let item = &text[from..cut];
-        from = cut + 1;
-        {
-            let Some((name, value)) = parse_item(item) else {
-                continue;
-            };
-            let hinted = names_distinct
-                && names
-                    .get(expect)
-                    .is_some_and(|n| n.eq_ignore_ascii_case(name));
-            let found = if hinted {
-                Some(expect)
-            } else {
-                names.iter().position(|n| n.eq_ignore_ascii_case(name))
-            };
-            let Some(v) = found else {
-                // A name shaped like a variable (`D`, `A1`) that the puzzle
-                // lacks is a wrong answer format; other words ("This is
-                // true") are prose and ignored.
-                if var_index(&name.to_ascii_uppercase()).is_some() {
-                    return Err(format!("`{name}` is not a variable of this puzzle"));
-                }
-                continue;
-            };
-            let Some(slot) = values.get_mut(v) else {
-                continue;
-            };
-            if slot.is_some() {
-                return Err(format!("{} is assigned more than once", names[v]));
+    let ascii = text.is_ascii();
+    crate::common::items::for_each_item(text, |item| {
+        let parsed = if ascii {
+            parse_item_ascii(item)
+        } else {
+            parse_item(item)
+        };
+        let Some((name, value)) = parsed else {
+            return Ok(());
+        };
+        let hinted = names_distinct
+            && names
+                .get(expect)
+                .is_some_and(|n| n.eq_ignore_ascii_case(name));
+        let found = if hinted {
+            Some(expect)
+        } else {
+            names.iter().position(|n| n.eq_ignore_ascii_case(name))
+        };
+        let Some(v) = found else {
+            // A name shaped like a variable (`D`, `A1`) that the puzzle
+            // lacks is a wrong answer format; other words ("This is
+            // true") are prose and ignored.
+            if var_index(&name.to_ascii_uppercase()).is_some() {
+                return Err(format!("`{name}` is not a variable of this puzzle"));
             }
-            *slot = Some(value);
-            expect = v + 1;
-            any = true;
+            return Ok(());
+        };
+        let Some(slot) = values.get_mut(v) else {
+            return Ok(());
+        };
+        if slot.is_some() {
+            return Err(format!("{} is assigned more than once", names[v]));
         }
-    }
+        *slot = Some(value);
+        expect = v + 1;
+        any = true;
+        Ok(())
+    })?;
     if !any {
         let lower = text.to_lowercase();
         if [
