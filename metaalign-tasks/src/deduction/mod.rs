@@ -25,8 +25,8 @@ use crate::dataset::PaperRecord;
 use crate::logic::{Models, Var};
 pub use generate::{LevelSpec, Target};
 pub use puzzle::{
-    formulas_in_text, parse_answer, parse_answer_into, task_puzzle, Claim, DeductionPuzzle,
-    PreparedPuzzle, NO_ASSIGNMENT,
+    clear_puzzle_cache, formulas_in_text, parse_answer, parse_answer_into, task_puzzle, Claim,
+    DeductionPuzzle, PreparedPuzzle, NO_ASSIGNMENT,
 };
 
 /// The registered kind name.

@@ -392,31 +392,53 @@ impl PreparedPuzzle {
     }
 }
 
+/// Slots of the puzzle cache (two-way set associative: a new puzzle
+/// replaces the less recently used of its pair).
+const SLOTS: usize = 4096;
+
+/// One cached puzzle with the ground-truth texts it was read from.
+struct Entry {
+    key: u64,
+    /// When it was last inserted or found (a per-thread tick).
+    used: u64,
+    /// The cache's generation when inserted: entries of older ones are
+    /// void (see [`clear_puzzle_cache`]).
+    generation: u64,
+    formulas: Vec<String>,
+    variables: Option<Vec<String>>,
+    satisfiable: Option<bool>,
+    value: std::rc::Rc<PreparedPuzzle>,
+}
+
+/// Per-thread cache of [`task_puzzle_cached`]: slots, the tick of its last
+/// use, its generation.
+type PuzzleCache = (Vec<Option<Entry>>, u64, u64);
+
+thread_local! {
+    static CACHE: std::cell::RefCell<PuzzleCache> = const { std::cell::RefCell::new((Vec::new(), 0, 0)) };
+}
+
+/// Voids every entry of this thread's cache of prepared puzzles, in O(1)
+/// (benchmarks use it to time the first sight of a task).
+pub fn clear_puzzle_cache() {
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        c.2 = c.2.wrapping_add(1);
+    });
+}
+
 /// Like [`task_puzzle`], but remembers the puzzles last read on this
-/// thread (up to 4,096), so verifying many responses to the same task
-/// parses its formulas once. Entries are found by an Fx hash of the
-/// ground truth's formula and variable texts and `satisfiable` flag, and
+/// thread (a two-way set-associative table of 4,096 slots), so verifying
+/// many responses to the same task parses its formulas once. Entries are
+/// found by an Fx hash of the ground truth's formula and variable texts and `satisfiable` flag, and
 /// then compared in full, so a hit is always the same puzzle.
 pub fn task_puzzle_cached(
     task: &metaalign_core::Task,
 ) -> Result<std::rc::Rc<PreparedPuzzle>, String> {
-    use std::cell::RefCell;
-    use std::collections::HashMap;
-    use std::hash::{BuildHasherDefault, Hasher};
+    use std::hash::Hasher;
     use std::rc::Rc;
 
     use crate::common::FxHasher;
-    const CAPACITY: usize = 4096;
-    struct Entry {
-        formulas: Vec<String>,
-        variables: Option<Vec<String>>,
-        satisfiable: Option<bool>,
-        value: Rc<PreparedPuzzle>,
-    }
-    type Cache = HashMap<u64, Entry, BuildHasherDefault<FxHasher>>;
-    thread_local! {
-        static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
-    }
     let uncached = || {
         task_puzzle(task)
             .map(|x| Rc::new(PreparedPuzzle::new(x, task.ground_truth.get("solution"))))
@@ -496,11 +518,23 @@ pub fn task_puzzle_cached(
                 _ => false,
             }
     };
+    // Two-way set associative: a puzzle may sit in either slot of its pair;
+    // a new one replaces the less recently used.
+    let pair = ((key >> 40) as usize % SLOTS) & !1;
     let hit = CACHE.with(|c| {
-        c.borrow()
-            .get(&key)
-            .filter(|e| same(e))
-            .map(|e| e.value.clone())
+        let mut c = c.borrow_mut();
+        let tick = c.1.wrapping_add(1);
+        c.1 = tick;
+        let generation = c.2;
+        for slot in [pair, pair + 1] {
+            if let Some(e) = c.0.get_mut(slot).and_then(Option::as_mut) {
+                if e.key == key && e.generation == generation && same(e) {
+                    e.used = tick;
+                    return Some(e.value.clone());
+                }
+            }
+        }
+        None
     });
     if let Some(hit) = hit {
         return Ok(hit);
@@ -508,18 +542,30 @@ pub fn task_puzzle_cached(
     let value = uncached()?;
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
-        if c.len() >= CAPACITY {
-            c.clear();
+        if c.0.len() < SLOTS {
+            c.0.resize_with(SLOTS, || None);
         }
-        c.insert(
+        let generation = c.2;
+        let used = |e: &Option<Entry>| {
+            e.as_ref()
+                .filter(|e| e.generation == generation)
+                .map_or(0, |e| e.used)
+        };
+        let slot = if used(&c.0[pair]) <= used(&c.0[pair + 1]) {
+            pair
+        } else {
+            pair + 1
+        };
+        let used = c.1;
+        c.0[slot] = Some(Entry {
             key,
-            Entry {
-                formulas: owned(formulas),
-                variables: variables.map(|v| owned(v)),
-                satisfiable,
-                value: value.clone(),
-            },
-        );
+            used,
+            generation,
+            formulas: owned(formulas),
+            variables: variables.map(|v| owned(v)),
+            satisfiable,
+            value: value.clone(),
+        });
     });
     Ok(value)
 }
