@@ -172,7 +172,7 @@ fn responses_for(tasks: &[Task], range: std::ops::Range<usize>) -> Vec<(usize, S
             );
             [(i, good), (i, bad)]
         })
-        .flat_map(|x| x)
+        .flatten()
         .collect()
 }
 
