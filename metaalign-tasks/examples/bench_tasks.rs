@@ -162,7 +162,7 @@ fn thread_cpu_time() -> Option<Duration> {
 /// Per task of `range`, a correct response and one with a value flipped.
 fn responses_for(tasks: &[Task], range: std::ops::Range<usize>) -> Vec<(usize, String)> {
     range
-        .map(|i| {
+        .flat_map(|i| {
             let t = &tasks[i];
             let think = reasoning(t);
             let good = format!("{think}</think>\n<answer>\n{}\n</answer>", t.answer.trim());
@@ -172,7 +172,6 @@ fn responses_for(tasks: &[Task], range: std::ops::Range<usize>) -> Vec<(usize, S
             );
             [(i, good), (i, bad)]
         })
-        .flatten()
         .collect()
 }
 
