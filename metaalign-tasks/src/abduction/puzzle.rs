@@ -605,8 +605,22 @@ pub fn parse_labels_into<S: AsRef<str>>(
     // pieces as `text.lines()` split at `,`/`;`: a `\r` before a line
     // break is trimmed by `parse_label` anyway).
     let ascii = text.is_ascii();
+    let mut next = 0;
     crate::common::items::for_each_item(text, |item| {
-        let parsed = if ascii {
+        // The canonical line of the goal expected next is read at once (as
+        // `parse_label` would read it).
+        let canonical = goals.get(next).and_then(|g| {
+            crate::common::items::canonical_item(
+                item,
+                next,
+                g.as_ref(),
+                &[("reachable", true), ("unreachable", false)],
+            )
+            .map(|v| (g.as_ref(), v))
+        });
+        let parsed = if canonical.is_some() {
+            canonical
+        } else if ascii {
             parse_label_ascii(item)
         } else {
             parse_label(item)
@@ -629,7 +643,10 @@ pub fn parse_labels_into<S: AsRef<str>>(
             return Err(format!("`{name}` is not a goal of this puzzle"));
         }
         match slot {
-            Some(i) => labels[i] = Some(value),
+            Some(i) => {
+                labels[i] = Some(value);
+                next = i + 1;
+            }
             None => return Err(format!("goal {name} is labelled more than once")),
         }
         Ok(())
@@ -793,6 +810,34 @@ mod tests {
         #[test]
         fn ascii_labels_read_as_str_labels(item in "[ \t\r\x0b\x0c(]{0,2}[0-9 ]{0,2}[).*-]?[ ]{0,2}[A-Za-z_0-9]{0,3}[ \t]{0,2}(is|IS|i)?[ \t\x0b]{0,2}(not|NOT)?[ ]{0,2}(reachable|Unreachable|reach|x)?[ .,;\t]{0,3}") {
             proptest::prop_assert_eq!(parse_label_ascii(&item), parse_label_str(&item));
+        }
+    }
+
+    /// Canonical lines (read without the general reader) give what the
+    /// general reader gives, whatever the goal names.
+    #[test]
+    fn canonical_lines_read_as_the_general_reader() {
+        for names in [["J", "D", "J"], ["a_1", "B-2", "é"], ["is", "1A", ""]] {
+            let goals: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+            for labels in [[true, false, true], [false, false, true]] {
+                let text: String = goals
+                    .iter()
+                    .zip(labels)
+                    .enumerate()
+                    .map(|(i, (g, r))| {
+                        format!(
+                            "({}) {g} is {}\n",
+                            i + 1,
+                            if r { "reachable" } else { "unreachable" }
+                        )
+                    })
+                    .collect();
+                assert_eq!(
+                    parse_labels(&text, &goals),
+                    naive_labels(&text, &goals),
+                    "{text:?}"
+                );
+            }
         }
     }
 

@@ -111,3 +111,38 @@ pub fn for_each_item<E>(text: &str, mut f: impl FnMut(&str) -> Result<(), E>) ->
     }
     f(text.get(from..).unwrap_or(""))
 }
+
+/// If `item` is exactly the canonical line `(k) NAME is WORD` — `k` being
+/// `index + 1` in decimal, `NAME` exactly `name`, `WORD` exactly one of
+/// `words` (each a single lower- or mixed-case ASCII word) — the value of
+/// that word. The readers then know what their
+/// general path would read (`NAME`, that value) without running it; any
+/// other item (spacing, case, punctuation) returns `None` and takes it.
+pub fn canonical_item(
+    item: &str,
+    index: usize,
+    name: &str,
+    words: &[(&str, bool)],
+) -> Option<bool> {
+    // Only a name the general readers take whole (`[A-Za-z0-9_]+`).
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return None;
+    }
+    let rest = item.as_bytes().strip_prefix(b"(")?;
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = index + 1;
+    while n > 0 {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    let rest = rest.strip_prefix(&digits[at..])?;
+    let rest = rest.strip_prefix(b") ")?;
+    let rest = rest.strip_prefix(name.as_bytes())?;
+    let rest = rest.strip_prefix(b" is ")?;
+    words
+        .iter()
+        .find(|(w, _)| rest == w.as_bytes())
+        .map(|(_, v)| *v)
+}

@@ -721,7 +721,23 @@ pub fn parse_answer_hinted(
     // break is trimmed by `parse_item` anyway).
     let ascii = text.is_ascii();
     crate::common::items::for_each_item(text, |item| {
-        let parsed = if ascii {
+        // The canonical line of the variable expected next is read at once
+        // (as `parse_item` would read it).
+        let canonical = names_distinct
+            .then(|| names.get(expect))
+            .flatten()
+            .and_then(|n| {
+                crate::common::items::canonical_item(
+                    item,
+                    expect,
+                    n,
+                    &[("True", true), ("False", false)],
+                )
+                .map(|v| (n.as_str(), v))
+            });
+        let parsed = if canonical.is_some() {
+            canonical
+        } else if ascii {
             parse_item_ascii(item)
         } else {
             parse_item(item)
@@ -936,6 +952,43 @@ mod tests {
             proptest::prop_assert_eq!(prepared.first_falsified(&value, Some(bits)), want);
             proptest::prop_assert_eq!(prepared.first_falsified(&value, None), want);
             proptest::prop_assert!(prepared.model_bits.is_some());
+        }
+    }
+
+    /// Canonical lines (read without the general reader) give what the
+    /// general reader gives, whatever the variable names.
+    #[test]
+    fn canonical_lines_read_as_the_general_reader() {
+        for list in [
+            ["A", "B", "C"],
+            ["x_1", "B-2", "é"],
+            ["is", "1A", ""],
+            ["A", "a", "B"],
+        ] {
+            let names: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+            let distinct = names
+                .iter()
+                .enumerate()
+                .all(|(i, a)| names[..i].iter().all(|b| !a.eq_ignore_ascii_case(b)));
+            for vals in [[true, false, true], [false, false, true]] {
+                let text: String = names
+                    .iter()
+                    .zip(vals)
+                    .enumerate()
+                    .map(|(i, (n, v))| {
+                        format!("({}) {n} is {}\n", i + 1, if v { "True" } else { "False" })
+                    })
+                    .collect();
+                let mut values = vec![None; names.len()];
+                let got = parse_answer_hinted(&text, &names, &mut values, distinct).map(|full| {
+                    if full {
+                        Claim::Assignment(values.iter().map(|v| *v == Some(true)).collect())
+                    } else {
+                        Claim::NoAssignment
+                    }
+                });
+                assert_eq!(got, naive_parse(&text, &names), "{text:?}");
+            }
         }
     }
 
