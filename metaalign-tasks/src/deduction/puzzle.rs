@@ -260,57 +260,77 @@ pub struct PreparedPuzzle {
     model_bits: Option<u64>,
 }
 
-/// One postfix instruction over a bit stack.
+/// One postfix instruction over a bit stack, packed: bit 0 set for a
+/// connective (else a push), bits 1–6 the variable, bit 7 a negation of
+/// the pushed value, bits 8–11 the connective's truth table (bit `2l + r`
+/// = the value for left `l`, right `r`). Negations are folded into the
+/// instruction before them, so there is no `not` instruction.
 #[derive(Clone, Copy, Debug)]
-enum Op {
-    Var(u8),
-    NegVar(u8),
-    Not,
-    Bin(logic::BinOp),
+struct Op(u16);
+
+impl Op {
+    fn push(v: Var, negated: bool) -> Option<Op> {
+        (v < 64).then(|| Op((v << 1) | (u16::from(negated) << 7)))
+    }
+
+    fn bin(op: logic::BinOp) -> Op {
+        let table: u16 = match op {
+            logic::BinOp::And => 0b1000,
+            logic::BinOp::Or => 0b1110,
+            logic::BinOp::Implies => 0b1011,
+            logic::BinOp::Iff => 0b1001,
+            logic::BinOp::Xor => 0b0110,
+        };
+        Op(1 | (table << 8))
+    }
+
+    /// The same instruction with its result negated.
+    fn negated(self) -> Op {
+        if self.0 & 1 == 1 {
+            Op(self.0 ^ (0b1111 << 8))
+        } else {
+            Op(self.0 ^ (1 << 7))
+        }
+    }
 }
 
 /// Appends `f` in postfix; returns the stack depth it needs.
 fn compile(f: &Formula, out: &mut Vec<Op>) -> Option<usize> {
     Some(match f {
         Formula::Var(v) => {
-            out.push(Op::Var(u8::try_from(*v).ok().filter(|v| *v < 64)?));
+            out.push(Op::push(*v, false)?);
             1
         }
         Formula::NegVar(v) => {
-            out.push(Op::NegVar(u8::try_from(*v).ok().filter(|v| *v < 64)?));
+            out.push(Op::push(*v, true)?);
             1
         }
         Formula::Not(g) => {
             let d = compile(g, out)?;
-            out.push(Op::Not);
+            let last = out.last_mut()?;
+            *last = last.negated();
             d
         }
         Formula::Bin(op, l, r) => {
             let dl = compile(l, out)?;
             let dr = compile(r, out)?;
-            out.push(Op::Bin(*op));
+            out.push(Op::bin(*op));
             dl.max(dr + 1)
         }
     })
 }
 
 /// Runs one formula's postfix code under the assignment `bits` (bit `v` =
-/// variable `v`). The stack is a `u64` of bits (depth ≤ 64 checked by
-/// [`compile`]).
+/// variable `v`), without branches on the instructions. The stack is a
+/// `u64` of bits (depth ≤ 64 checked by [`compile`]).
 #[inline]
 fn run(code: &[Op], bits: u64) -> bool {
     let mut stack = 0u64;
-    for op in code {
-        stack = match *op {
-            Op::Var(v) => (stack << 1) | ((bits >> v) & 1),
-            Op::NegVar(v) => (stack << 1) | (!(bits >> v) & 1),
-            Op::Not => stack ^ 1,
-            Op::Bin(op) => {
-                let r = stack & 1;
-                let l = (stack >> 1) & 1;
-                ((stack >> 2) << 1) | (op.apply(l, r) & 1)
-            }
-        };
+    for &Op(op) in code {
+        let op = u64::from(op);
+        let pushed = (stack << 1) | (((bits >> ((op >> 1) & 63)) ^ (op >> 7)) & 1);
+        let combined = ((stack >> 2) << 1) | ((op >> (8 + (stack & 3))) & 1);
+        stack = if op & 1 == 1 { combined } else { pushed };
     }
     stack & 1 == 1
 }
