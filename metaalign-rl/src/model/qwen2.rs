@@ -116,12 +116,27 @@ fn rotate_half(x: &Tensor) -> Result<Tensor> {
     Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)
 }
 
-fn repeat_kv(x: Tensor, n_rep: usize) -> Result<Tensor> {
-    if n_rep == 1 {
-        return Ok(x);
-    }
-    let (b, h, t, d) = x.dims4()?;
-    Tensor::cat(&vec![&x; n_rep], 2)?.reshape((b, h * n_rep, t, d))
+/// Grouped-query attention without copying K and V per query head: the
+/// `nh / nkv` query heads that share a KV head are stacked along the time
+/// axis (HF's `repeat_kv` order: head `h` reads KV head `h / rep`), so one
+/// batched matmul per KV head serves them all. `q` [B, nh, T, hd], `k` and
+/// `v` [B, nkv, S, hd], `bias` [B, 1, T, S]; returns [B, nh, T, hd].
+fn grouped_attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    bias: &Tensor,
+    scale: f64,
+) -> Result<Tensor> {
+    let (b, nh, t, hd) = q.dims4()?;
+    let (_, nkv, s, _) = k.dims4()?;
+    let rep = nh / nkv;
+    let q = q.contiguous()?.reshape((b, nkv, rep * t, hd))?;
+    let scores = q.matmul(&k.contiguous()?.t()?)?.reshape((b, nh, t, s))?;
+    let att = scaled_masked_softmax(&scores, bias, scale)?;
+    att.reshape((b, nkv, rep * t, s))?
+        .matmul(&v.contiguous()?)?
+        .reshape((b, nh, t, hd))
 }
 
 impl Qwen2 {
@@ -263,10 +278,9 @@ impl Qwen2 {
                 .contiguous()?;
             let q = (q.broadcast_mul(&cos)? + rotate_half(&q)?.broadcast_mul(&sin)?)?;
             let k = (k.broadcast_mul(&cos)? + rotate_half(&k)?.broadcast_mul(&sin)?)?;
-            let k = repeat_kv(k, nh / nkv)?;
-            let v = repeat_kv(v, nh / nkv)?;
-            let att = scaled_masked_softmax(&q.matmul(&k.t()?)?, bias, scale)?;
-            let y = att.matmul(&v)?.transpose(1, 2)?.reshape((b, t, nh * hd))?;
+            let y = grouped_attention(&q, &k, &v, bias, scale)?
+                .transpose(1, 2)?
+                .reshape((b, t, nh * hd))?;
             x = (x + layer.o.forward(&y)?)?;
             let h = rms_norm_diff(&x, &layer.post_norm, eps)?;
             let m = (layer.gate.forward(&h)?.silu()? * layer.up.forward(&h)?)?;
@@ -362,10 +376,9 @@ impl Qwen2 {
                 Some(c) => c.layers[li].append(&k, &v)?,
                 None => (k, v),
             };
-            let k = repeat_kv(k.contiguous()?, nh / nkv)?;
-            let v = repeat_kv(v.contiguous()?, nh / nkv)?;
-            let att = scaled_masked_softmax(&q.matmul(&k.t()?)?, bias, scale)?;
-            let y = att.matmul(&v)?.transpose(1, 2)?.reshape((b, t, nh * hd))?;
+            let y = grouped_attention(&q, &k, &v, bias, scale)?
+                .transpose(1, 2)?
+                .reshape((b, t, nh * hd))?;
             x = (x + layer.o.forward(&y)?)?;
             let h = candle_nn::ops::rms_norm(&x.contiguous()?, &layer.post_norm, eps)?;
             let m = (layer.gate.forward(&h)?.silu()? * layer.up.forward(&h)?)?;
