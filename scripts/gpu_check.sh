@@ -51,6 +51,8 @@ for sp in site.getsitepackages():
         if os.path.basename(f).split(".so")[0] in ("libcublas", "libcublasLt", "libcurand", "libnvrtc", "libcudart"):
             dirs.add(os.path.dirname(f))
 print(":".join(sorted(dirs)))')
+# $CARRY/lib: shared libraries the image may lack (fontconfig/freetype for the charts).
+[ -d "$CARRY/lib" ] && LIBDIRS=$(cd "$CARRY/lib" && pwd):$LIBDIRS
 export LD_LIBRARY_PATH=$LIBDIRS:/usr/local/nvidia/lib64:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 ldd "$M" | grep -E 'cuda|cublas|curand|nvrtc|not found'
@@ -96,6 +98,64 @@ step "bench_policy cpu" 35 "$B" --device cpu --presets tiny,small --new-tokens 1
 # 5. PyTorch on the same GPU and configs.
 PYTHONUNBUFFERED=1 step "torch bench cuda:0" 45 python3 scripts/gpu_torch_bench.py --models "$W" \
     --presets tiny,small --device cuda:0 2>&1 | grep -v -i warn | tee "$OUT/bench_torch_cuda.txt"
+
+# 6. Training end to end on the GPU: sft warm-up, REINFORCE++ and GRPO steps, evaluation.
+cat >"$W/train_cuda.toml" <<TOML
+[run]
+name = "train-cuda"
+out_dir = "$W"
+seed = 7
+device = "cuda:0"
+
+[policy]
+kind = "fresh"
+preset = "tiny"
+
+[tasks]
+induction = { kind = "short_prompt", inner = { kind = "induction", max_abs_value = 100, rationale = false } }
+
+[[stages]]
+name = "warmup"
+kind = "sft"
+from = "policy"
+tasks = ["induction"]
+levels = [1]
+trainer = { kind = "sft", batch_size = 32, steps_per_level = 40, learning_rate = 0.002, checkpoint_every = 20 }
+
+[[stages]]
+name = "rpp"
+kind = "align"
+from = "warmup.model"
+task = "induction"
+levels = [1]
+trainer = { kind = "reinforce_pp", prompts_per_step = 8, samples_per_prompt = 4, max_new_tokens = 32, steps_per_level = 5, checkpoint_every = 5 }
+
+[[stages]]
+name = "grpo"
+kind = "domain_rl"
+from = "warmup.model"
+tasks = ["induction"]
+levels = [1]
+trainer = { kind = "grpo", prompts_per_step = 8, samples_per_prompt = 4, max_new_tokens = 32, steps_per_level = 5, checkpoint_every = 5 }
+
+[[stages]]
+name = "eval"
+kind = "evaluate"
+models = { warmup = "warmup.model", rpp = "rpp.model", grpo = "grpo.model" }
+tasks = ["induction"]
+levels = [1]
+count = 100
+max_new_tokens = 32
+TOML
+step "train pipeline cuda:0" 90 "$M" run "$W/train_cuda.toml" >"$W/train_cuda.log" 2>&1
+grep -v "INFO.*step [0-9]*[1-9] " "$W/train_cuda.log" | tail -25
+if [ -s "$W/train-cuda/eval/report.json" ]; then
+    echo "RESULT train pipeline cuda:0: ok (sft, reinforce_pp, grpo, evaluate)"
+else
+    echo "RESULT train pipeline cuda:0: FAILED"
+fi
+cp "$W/train-cuda/report.md" "$OUT/train_cuda_report.md" 2>/dev/null
+grep -h '"step"' "$W"/train-cuda/metrics.jsonl 2>/dev/null | tail -3
 
 nproc
 echo "== done at t=${SECONDS}s"

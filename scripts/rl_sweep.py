@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Sweeps RL settings from one warm start, each variant in its own process.
+
+  python3 scripts/rl_sweep.py --bin target/release/metaalign --warm runs/rl-evidence/warmup2/model \
+      --work /tmp/sweep --threads 1 --minutes 2.5 [--only rpp-base,grpo-base]
+
+Each variant is a throw-away pipeline: the warm start as an `hf` policy, one
+RL stage (the trainer settings below) on level-1 induction or arithmetic
+(the tasks of examples/pipelines/rl-evidence.toml), then held-out greedy
+accuracy on 1,000 tasks. A `baseline` variant evaluates the warm start alone
+on the same tasks (same seed and stage name, so the same 1,000 tasks).
+Variants run in parallel, each pinned to `--threads` cores (sched_setaffinity)
+(RAYON_NUM_THREADS likewise). Prints a markdown table and writes
+`summary.json` (rows: variant, task, steps, accuracy, delta vs baseline).
+Used on a many-core machine to choose rl-evidence.toml's settings; the
+results are in docs/training.md.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+TASKS = {
+    "induction": '{ kind = "short_prompt", inner = { kind = "induction", max_abs_value = 100, rationale = false } }',
+    "arithmetic": '{ kind = "short_prompt", inner = { kind = "arithmetic", max_level = 1, rationale = true } }',
+}
+
+# name: (task, trainer kind, reward kind, extra trainer settings)
+VARIANTS = {
+    "rpp-base": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0002, prompts_per_step = 16, samples_per_prompt = 4, temperature = 1.0'),
+    "rpp-t07": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0002, prompts_per_step = 16, samples_per_prompt = 4, temperature = 0.7'),
+    "rpp-lr1e-4-16x8": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 16, samples_per_prompt = 8, temperature = 1.0'),
+    "rpp-lr5e-4": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0005, prompts_per_step = 16, samples_per_prompt = 4, temperature = 1.0'),
+    "rpp-2mb": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0002, prompts_per_step = 32, samples_per_prompt = 4, temperature = 1.0, mini_batches = 2'),
+    "rpp-gb": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0002, prompts_per_step = 16, samples_per_prompt = 4, temperature = 1.0, group_baseline = true'),
+    "rpp-arith": ("arithmetic", "reinforce_pp", "paper", 'learning_rate = 0.0002, prompts_per_step = 16, samples_per_prompt = 4, temperature = 1.0'),
+    "grpo-base": ("arithmetic", "grpo", "binary", 'learning_rate = 0.0002, prompts_per_step = 8, samples_per_prompt = 8, temperature = 1.0'),
+    "grpo-t07": ("arithmetic", "grpo", "binary", 'learning_rate = 0.0002, prompts_per_step = 8, samples_per_prompt = 8, temperature = 0.7'),
+    "grpo-lr1e-4-16x8": ("arithmetic", "grpo", "binary", 'learning_rate = 0.0001, prompts_per_step = 16, samples_per_prompt = 8, temperature = 1.0'),
+    "grpo-lr5e-4": ("arithmetic", "grpo", "binary", 'learning_rate = 0.0005, prompts_per_step = 8, samples_per_prompt = 8, temperature = 1.0'),
+    "grpo-2mb": ("arithmetic", "grpo", "binary", 'learning_rate = 0.0002, prompts_per_step = 16, samples_per_prompt = 8, temperature = 1.0, mini_batches = 2'),
+    "grpo-ind": ("induction", "grpo", "binary", 'learning_rate = 0.0002, prompts_per_step = 16, samples_per_prompt = 4, temperature = 1.0'),
+    # Second round, around the first round's best REINFORCE++ setting.
+    "rpp-2mb-gb": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0002, prompts_per_step = 32, samples_per_prompt = 4, temperature = 1.0, mini_batches = 2, group_baseline = true'),
+    "rpp-2mb-lr1e-4": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 32, samples_per_prompt = 4, temperature = 1.0, mini_batches = 2'),
+    "rpp-4mb": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0002, prompts_per_step = 64, samples_per_prompt = 4, temperature = 1.0, mini_batches = 4'),
+    "rpp-16x8-2mb": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0002, prompts_per_step = 16, samples_per_prompt = 8, temperature = 1.0, mini_batches = 2'),
+    "rpp-2ep": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 32, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 2'),
+    # Third round, around the second round's best (two PPO epochs).
+    "rpp-2ep-lr2e-4": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0002, prompts_per_step = 32, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 2'),
+    "rpp-2ep-2mb": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 32, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 2, mini_batches = 2'),
+    "rpp-3ep": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 32, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 3'),
+    "rpp-2ep-16x4": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 16, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 2'),
+    "rpp-2ep-t07": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 32, samples_per_prompt = 4, temperature = 0.7, ppo_epochs = 2'),
+    "rpp-2ep-64x4": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 64, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 2, mini_batches = 2'),
+    "grpo-16x8-2mb": ("arithmetic", "grpo", "binary", 'learning_rate = 0.0002, prompts_per_step = 16, samples_per_prompt = 8, temperature = 1.0, mini_batches = 2'),
+}
+
+
+def pipeline(name, warm, work, minutes, count, seed, variant):
+    lines = [
+        "[run]",
+        f'name = "{name}"',
+        f'out_dir = "{work}"',
+        f"seed = {seed}",
+        'device = "cpu"',
+        "",
+        "[policy]",
+        'kind = "hf"',
+        f'path = "{warm}"',
+        "",
+        "[tasks]",
+    ]
+    for task, spec in TASKS.items():
+        lines.append(f"{task} = {spec}")
+    lines.append("")
+    eval_tasks = ["induction", "arithmetic"]
+    models = '{ warm = "policy" }'
+    if variant is not None:
+        task, kind, reward, extra = variant
+        stage_kind = "align" if kind == "reinforce_pp" else "domain_rl"
+        task_key = f'task = "{task}"' if stage_kind == "align" else f'tasks = ["{task}"]'
+        lines += [
+            "[[stages]]",
+            'name = "rl"',
+            f'kind = "{stage_kind}"',
+            'from = "policy"',
+            task_key,
+            "levels = [1]",
+            f'trainer = {{ kind = "{kind}", {extra}, max_new_tokens = 40, steps_per_level = 100000, '
+            f"max_minutes = {minutes}, checkpoint_every = 1000 }}",
+            f'reward = {{ kind = "{reward}" }}',
+            "",
+        ]
+        eval_tasks = [task]
+        models = '{ rl = "rl.model" }'
+    for task in eval_tasks:
+        # One stage per task, named by the task, so every variant scores the
+        # same 1,000 tasks as the baseline.
+        lines += [
+            "[[stages]]",
+            f'name = "eval_{task}"',
+            'kind = "evaluate"',
+            f"models = {models}",
+            f'tasks = ["{task}"]',
+            "levels = [1]",
+            f"count = {count}",
+            "max_new_tokens = 40",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--warm", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--minutes", type=float, default=2.5)
+    ap.add_argument("--first-core", type=int, default=0)
+    ap.add_argument("--count", type=int, default=1000, help="held-out tasks per task")
+    ap.add_argument("--seed", type=int, default=7, help="the run seed (rollouts, task draws)")
+    ap.add_argument("--only", default="")
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    warm = os.path.abspath(a.warm)
+    work = os.path.abspath(a.work)
+    names = ["baseline"] + [n for n in VARIANTS if not a.only or n in a.only.split(",")]
+    procs = {}
+    for i, name in enumerate(names):
+        path = os.path.join(work, f"{name}.toml")
+        with open(path, "w") as f:
+            f.write(pipeline(name, warm, work, a.minutes, a.count, a.seed, VARIANTS.get(name)))
+        first = a.first_core + i * a.threads
+        cores = set(range(first, first + a.threads))
+        env = dict(os.environ, RAYON_NUM_THREADS=str(a.threads))
+        log = open(os.path.join(work, f"{name}.log"), "w")
+        procs[name] = subprocess.Popen(
+            [a.bin, "run", path],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            preexec_fn=lambda cores=cores: os.sched_setaffinity(0, cores),
+        )
+    t0 = time.time()
+    for name, p in procs.items():
+        rc = p.wait()
+        print(f"{name}: rc={rc} after {time.time() - t0:.0f} s", file=sys.stderr)
+
+    def accuracy(name, model, task):
+        try:
+            with open(os.path.join(work, name, "report.json")) as f:
+                rows = json.load(f)["results"]
+        except (OSError, ValueError, KeyError):
+            return None
+        for r in rows:
+            if r["model"] == model and r["task"] == task and r.get("level") is None:
+                return r["accuracy"]
+        return None
+
+    def steps(name):
+        try:
+            with open(os.path.join(work, name, "metrics.jsonl")) as f:
+                return sum(1 for l in f if '"stage":"rl"' in l.replace(" ", "") and '"step"' in l)
+        except OSError:
+            return None
+
+    base = {t: accuracy("baseline", "warm", t) for t in TASKS}
+    rows = []
+    for name in names[1:]:
+        task, kind, reward, extra = VARIANTS[name]
+        acc = accuracy(name, "rl", task)
+        delta = None if acc is None or base[task] is None else acc - base[task]
+        rows.append(dict(variant=name, task=task, trainer=kind, reward=reward, settings=extra,
+                         steps=steps(name), accuracy=acc, warm=base[task], delta=delta))
+    with open(os.path.join(work, "summary.json"), "w") as f:
+        json.dump(dict(baseline=base, rows=rows), f, indent=1)
+    print(f"baseline (warm start): {base}")
+    print("| variant | task | settings | steps | held-out greedy | vs warm start |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        fmt = lambda x: "-" if x is None else f"{100 * x:.1f}%"
+        d = "-" if r["delta"] is None else f"{100 * r['delta']:+.1f}"
+        print(f"| {r['variant']} | {r['task']} | {r['settings']} | {r['steps']} | {fmt(r['accuracy'])} | {d} |")
+
+
+if __name__ == "__main__":
+    main()
