@@ -447,6 +447,28 @@ pub fn clear_puzzle_cache() {
     });
 }
 
+/// String equality without a `memcmp` call for short texts (variable
+/// names are one to three bytes).
+#[inline]
+fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() <= 16 {
+        if let (Some(a0), Some(b0), Some(a1), Some(b1)) = (
+            a.first_chunk::<8>(),
+            b.first_chunk::<8>(),
+            a.last_chunk::<8>(),
+            b.last_chunk::<8>(),
+        ) {
+            return a0 == b0 && a1 == b1;
+        }
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    a == b
+}
+
 /// Like [`task_puzzle`], but remembers the puzzles last read on this
 /// thread (a two-way set-associative table of 4,096 slots), so verifying
 /// many responses to the same task parses its formulas once. Entries are
@@ -523,18 +545,18 @@ pub fn task_puzzle_cached(
         Some(b) => u8::from(b),
     });
     let key = h.finish();
+    let same_texts = |a: &[String], b: &[Value]| {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(a, b)| b.as_str().is_some_and(|b| same_text(a, b)))
+    };
     let same = |e: &Entry| {
         e.satisfiable == satisfiable
-            && e.formulas
-                .iter()
-                .map(String::as_str)
-                .eq(formulas.iter().filter_map(Value::as_str))
+            && same_texts(&e.formulas, formulas)
             && match (&e.variables, variables) {
                 (None, None) => true,
-                (Some(a), Some(b)) => a
-                    .iter()
-                    .map(String::as_str)
-                    .eq(b.iter().filter_map(Value::as_str)),
+                (Some(a), Some(b)) => same_texts(a, b),
                 _ => false,
             }
     };
