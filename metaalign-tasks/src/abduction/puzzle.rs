@@ -359,6 +359,11 @@ impl<'a> BodyParser<'a, '_> {
                 let (x, d) = self.unary(nest + 1)?;
                 Ok((Body::negate(x), d + 1))
             }
+            // `NOT` with no operand after it would print back as a negation
+            // of what follows (found by the abduction_puzzle_text fuzz target).
+            Some(Tok::Word(w)) if w.eq_ignore_ascii_case("NOT") => {
+                err("`NOT` is an operator and cannot name an atom")
+            }
             Some(Tok::Word(w)) => {
                 self.pos += 1;
                 Ok((Body::Atom(self.b.atom(w)), 0))
@@ -683,6 +688,18 @@ mod tests {
         let deep = "(((((NOT K) OR N) AND (K AND N)) AND (F AND ((NOT F) OR (NOT H))))) => M";
         let q = AbductionPuzzle::from_parts(&[deep], &[], &["M"]).unwrap();
         assert_eq!(q.premise_text(0), deep);
+    }
+
+    /// Found by the `abduction_puzzle_text` fuzz target: an atom named
+    /// `NOT` printed back as a negation. It is refused; real negations read.
+    #[test]
+    fn not_cannot_name_an_atom() {
+        let text = "premises: ['NOT & A => B']\nknown_atoms: []\ngoals: ['B']";
+        let e = parse_puzzle_text(text).unwrap_err();
+        assert!(e.message.contains("`NOT`"), "{e:?}");
+        let ok =
+            parse_puzzle_text("premises: ['(NOT A) => B']\nknown_atoms: []\ngoals: ['B']").unwrap();
+        assert_eq!(parse_puzzle_text(&ok.text()).unwrap().text(), ok.text());
     }
 
     #[test]

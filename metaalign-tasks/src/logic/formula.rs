@@ -282,6 +282,12 @@ impl std::error::Error for ParseError {}
 /// evaluators far from the stack limit on hostile input).
 pub const MAX_NESTING: usize = 200;
 
+/// The parser's recursion guard (stack safety). Printed formulas spend up to
+/// three recursion levels per nesting level (`¬(` is unary, `(`, expr), so
+/// the guard leaves room for every formula of depth up to [`MAX_NESTING`] in
+/// the form [`Formula::write`] prints, which must read back.
+const MAX_RECURSION: usize = 4 * MAX_NESTING + 8;
+
 #[derive(Clone, Debug, PartialEq)]
 enum Tok<'a> {
     LParen,
@@ -379,7 +385,7 @@ impl<'a, R: FnMut(&str) -> Option<Var>> Parser<'a, '_, R> {
     /// expr := unary (op unary)*, by precedence climbing. Returns the
     /// formula and its depth.
     fn expr(&mut self, min_prec: u8, nest: usize) -> Result<(Formula, usize), ParseError> {
-        if nest > MAX_NESTING {
+        if nest > MAX_RECURSION {
             return self.err(format!("nesting deeper than {MAX_NESTING}"));
         }
         let (mut lhs, mut depth) = self.unary(nest + 1)?;
@@ -403,7 +409,7 @@ impl<'a, R: FnMut(&str) -> Option<Var>> Parser<'a, '_, R> {
     }
 
     fn unary(&mut self, nest: usize) -> Result<(Formula, usize), ParseError> {
-        if nest > MAX_NESTING {
+        if nest > MAX_RECURSION {
             return self.err(format!("nesting deeper than {MAX_NESTING}"));
         }
         match self.peek().cloned() {
@@ -414,6 +420,9 @@ impl<'a, R: FnMut(&str) -> Option<Var>> Parser<'a, '_, R> {
                     return Ok((Formula::NegVar(self.var(name)?), 0));
                 }
                 let (inner, depth) = self.unary(nest + 1)?;
+                if depth + 1 > MAX_NESTING {
+                    return self.err(format!("nesting deeper than {MAX_NESTING}"));
+                }
                 Ok((Formula::negate(inner), depth + 1))
             }
             Some(Tok::LParen) => {
@@ -474,6 +483,29 @@ pub fn parse(text: &str) -> Result<Formula, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `formula_parser` fuzz target: 68 stacked negations
+    /// parsed, but their printed form `¬(¬(…))` hit the recursion guard.
+    /// Every formula up to the depth limit must read back as printed.
+    #[test]
+    fn deep_negations_read_back_as_printed() {
+        for n in [68, MAX_NESTING + 1] {
+            let text = format!("{}A", "!".repeat(n));
+            let f = parse(&text).unwrap();
+            assert_eq!(f.depth(), n - 1);
+            assert_eq!(parse(&f.to_text()).unwrap(), f);
+        }
+        let too_deep = format!("{}A", "!".repeat(MAX_NESTING + 2));
+        let err = parse(&too_deep).unwrap_err();
+        assert!(err.message.contains("nesting deeper"), "{err:?}");
+        let deep_bin = format!(
+            "{}A{}",
+            "(A ∧ ".repeat(MAX_NESTING),
+            ")".repeat(MAX_NESTING)
+        );
+        let f = parse(&deep_bin).unwrap();
+        assert_eq!(parse(&f.to_text()).unwrap(), f);
+    }
 
     #[test]
     fn paper_forms_round_trip() {
