@@ -100,13 +100,28 @@ fn the_evidence_pipeline_plans() {
             "sft",
             "align",
             "domain_rl",
-            "evaluate",
-            "evaluate",
-            "evaluate",
             "sft",
             "sft",
+            "evaluate",
+            "evaluate",
             "evaluate"
         ]
+    );
+    // Every model of an ability is scored in one stage, on the same tasks.
+    let test_induction = plan
+        .stages
+        .iter()
+        .find(|s| s.name == "test_induction")
+        .expect("a test_induction stage");
+    let inputs: Vec<&str> = test_induction
+        .inputs
+        .iter()
+        .map(|i| i.reference.as_str())
+        .collect();
+    assert_eq!(
+        inputs.len(),
+        3,
+        "warm start, reinforce_pp and its control: {inputs:?}"
     );
 }
 
