@@ -135,7 +135,7 @@ fn the_reward_length_plugin_is_found_and_configurable_from_toml() {
         format_ok: true,
         outcome: metaalign_core::Outcome::Correct,
         parsed: None,
-        details: String::new(),
+        details: Default::default(),
     };
     assert_eq!(scheme.reward(&verdict, "one two three"), 1.0);
     assert_eq!(scheme.reward(&verdict, "one two three four five six"), 0.0);
