@@ -9,8 +9,9 @@
 //! does the forward in one pass per row and a backward in one more:
 //! `d scores = scale * y * (dy - sum(dy * y))`.
 //!
-//! Only f32 on the CPU takes the fused path; other devices and dtypes use the
-//! composed form, which gives the same values (up to rounding).
+//! Only f32 on the CPU takes the fused path; other devices and dtypes use
+//! candle's fused softmax when no gradient is recorded and the composed form
+//! when one is, which give the same values (up to rounding).
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor, D};
 use rayon::prelude::*;
@@ -26,7 +27,13 @@ pub fn scaled_masked_softmax(scores: &Tensor, bias: &Tensor, scale: f64) -> Resu
         && bias.rank() == 4;
     if !fused {
         let x = (scores * scale)?.broadcast_add(bias)?;
-        return candle_nn::ops::softmax(&x, D::Minus1);
+        // Without a graph to record (sampling, frozen scoring) candle's fused
+        // kernel is right on every device; with one, the composed form.
+        return if x.track_op() {
+            candle_nn::ops::softmax(&x, D::Minus1)
+        } else {
+            candle_nn::ops::softmax_last_dim(&x)
+        };
     }
     let (b, _, t, s) = scores.dims4()?;
     if bias.dims() != [b, 1, t, s] {
