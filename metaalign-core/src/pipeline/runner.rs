@@ -458,8 +458,9 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunSummary
     }
 
     let mut tasks: Option<BTreeMap<String, Arc<dyn TaskGenerator>>> = None;
-    // The overall bar sits above the running stage's own bar; it is dropped
-    // (and vanishes) on every early return, and cleared at the end.
+    // The overall bar sits above the running stage's own bar. An early return
+    // drops it, which leaves it on screen where the run stopped; a finished
+    // run clears it.
     let overall = crate::progress::bar(pipeline.stages.len() as u64, "pipeline", "stages");
     // Ticks on its own so its clock runs while a stage works below it.
     overall.enable_steady_tick(Duration::from_secs(1));
