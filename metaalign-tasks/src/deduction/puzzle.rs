@@ -716,6 +716,20 @@ fn parse_item_str(item: &str) -> Option<(&str, bool)> {
     }
 }
 
+/// Whether an answer without any `X is True/False` item says the formulas
+/// have no model ("no assignment", "unsatisfiable", ...).
+fn claims_no_assignment(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    [
+        "no assignment",
+        "unsatisfiable",
+        "no satisfying",
+        "no solution",
+    ]
+    .iter()
+    .any(|p| lower.contains(p))
+}
+
 /// Parses an answer: one `(i) NAME is True|False` item per variable, one
 /// per line (or separated by `,` / `;`), case-insensitive and tolerant of
 /// spacing; other lines are ignored. Every variable must be assigned
@@ -817,16 +831,7 @@ pub fn parse_answer_hinted(
         Ok(())
     })?;
     if !any {
-        let lower = text.to_lowercase();
-        if [
-            "no assignment",
-            "unsatisfiable",
-            "no satisfying",
-            "no solution",
-        ]
-        .iter()
-        .any(|p| lower.contains(p))
-        {
+        if claims_no_assignment(text) {
             return Ok(false);
         }
         return Err("no `(i) X is True/False` lines found".into());
@@ -910,16 +915,7 @@ mod tests {
             }
         }
         if !any {
-            let lower = text.to_lowercase();
-            if [
-                "no assignment",
-                "unsatisfiable",
-                "no satisfying",
-                "no solution",
-            ]
-            .iter()
-            .any(|p| lower.contains(p))
-            {
+            if claims_no_assignment(text) {
                 return Ok(Claim::NoAssignment);
             }
             return Err("no `(i) X is True/False` lines found".into());
