@@ -200,7 +200,7 @@ fn main() {
         args.secs
     );
     println!(
-        "| task | level | puzzles/s (1 thread) | puzzles/s ({threads} threads) | verified responses/s (1 thread) | per CPU-second | paper's reward, responses/s | ratio | first sight, responses/s (per CPU-second) | response bytes (mean) | generator note |"
+        "| task | level | puzzles/s (1 thread) | puzzles/s ({threads} threads) | verified responses/s (1 thread) | per CPU-second | paper's reward, responses/s | ratio | first sight, responses/s (per CPU-second) × paper | response bytes (mean) | generator note |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for kind in &task_kinds {
@@ -268,12 +268,16 @@ fn main() {
                 }
             }
             let cold_wall = cold_verified as f64 / start.elapsed().as_secs_f64();
+            let cold_ratio = match paper_verify(kind, level.0) {
+                Some(paper) => format!(" ×{:.0}", cold_wall / paper),
+                None => String::new(),
+            };
             let cold = match (cold_cpu, thread_cpu_time()) {
                 (Some(a), Some(b)) if b > a => format!(
-                    "{cold_wall:.0} ({:.0})",
+                    "{cold_wall:.0} ({:.0}){cold_ratio}",
                     cold_verified as f64 / (b - a).as_secs_f64()
                 ),
-                _ => format!("{cold_wall:.0}"),
+                _ => format!("{cold_wall:.0}{cold_ratio}"),
             };
             let cpu_start = thread_cpu_time();
             let start = Instant::now();

@@ -58,6 +58,7 @@ fn deduction_rows_import_solve_and_verify() {
             }
             // Our solver finds the paper's answer, and it is the unique model.
             assert!(matches!(p.models(), Models::Unique(_)), "{}", task.id);
+            assert_eq!(task.ground_truth["unique"], true, "{}", task.id);
             let solved = g.solve(&task).unwrap();
             assert_eq!(solved.answer.trim(), task.answer.trim(), "{}", task.id);
             let response = format!("</think><answer>{}</answer>", task.answer);

@@ -60,6 +60,41 @@ proptest! {
     }
 
     #[test]
+    fn deduction_unique_model_shortcut_agrees_with_the_formulas(
+        level in 1u32..=7,
+        seed in any::<u64>(),
+        flips in proptest::collection::vec(any::<prop::sample::Index>(), 0..3),
+        noise in "[A-Za-z() .,;:=\n]{0,30}",
+    ) {
+        // Ground truths that declare their model unique are judged by
+        // comparing with it; without the flag, by evaluating the formulas.
+        // Both must give the same verdict on any answer.
+        let t = deduction_task(level, seed);
+        let mut full = t.clone();
+        full.ground_truth.as_object_mut().unwrap().remove("unique");
+        let (p, _) = DeductionPuzzle::from_ground_truth(&t.ground_truth).unwrap();
+        let Ok(Claim::Assignment(mut values)) = parse_answer(&t.answer, &p.names) else {
+            panic!("own answer unreadable");
+        };
+        for f in &flips {
+            let i = f.index(values.len());
+            values[i] = !values[i];
+        }
+        let v = DeductionGenerator::default().verifier();
+        let answers = [
+            p.answer_text(&values),
+            format!("{noise}\n{}", p.answer_text(&values).to_lowercase()),
+            noise.clone(),
+            "No assignment satisfies all the formulas.".to_string(),
+        ];
+        for answer in answers {
+            let (fast, slow) = (v.verify(&t, &wrap(&answer)), v.verify(&full, &wrap(&answer)));
+            prop_assert_eq!(fast.outcome, slow.outcome, "{:?} / {:?}", fast, slow);
+            prop_assert_eq!(fast.parsed, slow.parsed);
+        }
+    }
+
+    #[test]
     fn abduction_own_answer_verifies_and_flips_are_wrong(
         level in 1u32..=6,
         seed in any::<u64>(),

@@ -10,6 +10,7 @@
 pub mod generate;
 pub mod puzzle;
 pub mod rationale;
+pub mod unique;
 
 use std::sync::Arc;
 
@@ -195,6 +196,33 @@ impl DeductionGenerator {
     }
 }
 
+/// Fails when the task's ground truth declares a unique model (which the
+/// verifier then compares answers with, see [`unique`]) that the puzzle
+/// does not have: several models, none, or another one.
+fn check_unique_claim(task: &Task, models: &Models) -> Result<()> {
+    let gt = &task.ground_truth;
+    if gt.get("unique").and_then(Value::as_bool) != Some(true) {
+        return Ok(());
+    }
+    let stored: Option<Vec<bool>> = gt
+        .get("solution")
+        .and_then(Value::as_array)
+        .and_then(|vs| vs.iter().map(Value::as_bool).collect());
+    let problem = match (models, stored) {
+        (_, None) => "but has no `solution` list of booleans".to_string(),
+        (Models::Unsat, _) => "but the formulas have no model".to_string(),
+        (Models::Multiple(..), _) => "but the formulas have several models".to_string(),
+        (Models::Unique(m), Some(s)) if *m != s => {
+            "but its `solution` is not the formulas' only model".to_string()
+        }
+        (Models::Unique(_), Some(_)) => return Ok(()),
+    };
+    Err(Error::data(format!(
+        "task {}: the ground truth says `unique: true` {problem}",
+        task.id
+    )))
+}
+
 fn unsat_rationale(p: &DeductionPuzzle) -> String {
     format!(
         "Checking all the ways to assign {} gives none that makes all {} formulas true. {NO_ASSIGNMENT}",
@@ -250,7 +278,9 @@ impl TaskGenerator for DeductionGenerator {
     fn solve(&self, task: &Task) -> Result<Solution> {
         let (p, _) =
             task_puzzle(task).map_err(|e| Error::data(format!("task {}: {e}", task.id)))?;
-        Ok(match p.models() {
+        let models = p.models();
+        check_unique_claim(task, &models)?;
+        Ok(match models {
             Models::Unsat => Solution {
                 answer: NO_ASSIGNMENT.to_string(),
                 rationale: Some(unsat_rationale(&p)),
@@ -272,7 +302,10 @@ pub struct DeductionVerifier;
 impl DeductionVerifier {
     /// Judges an answer text (what is inside `<answer>`), without the
     /// format check.
-    pub fn judge(task: &Task, answer: &str) -> (Outcome, Option<CompactString>, CompactString) {
+    pub fn judge(task: &Task, answer: &str) -> unique::Judgement {
+        if let Some(judged) = unique::judge_against_unique_model(&task.ground_truth, answer) {
+            return judged;
+        }
         let cached = match puzzle::task_puzzle_cached(task) {
             Ok(x) => x,
             Err(e) => {
@@ -397,7 +430,10 @@ pub fn from_paper(record: &PaperRecord) -> Result<Task> {
             )))
         }
     };
-    let mut ground_truth = p.ground_truth(Some(&solution), true);
+    // The verifier compares answers with a model declared unique (see
+    // [`unique`]): declare it only once the solver has shown it.
+    let unique = matches!(p.models(), Models::Unique(ref m) if *m == solution);
+    let mut ground_truth = p.ground_truth(Some(&solution), unique);
     if let Value::Object(map) = &mut ground_truth {
         // Keep the paper's own text (and any other keys) verbatim.
         if let Value::Object(orig) = &record.ground_truth {

@@ -119,35 +119,7 @@ impl DeductionPuzzle {
     /// without `fmt` into one exactly sized allocation (the verifier's hot
     /// path).
     pub fn answer_text_with(&self, value: &impl Fn(Var) -> bool) -> String {
-        let longest = self.names.iter().map(String::len).max().unwrap_or(0);
-        let mut s = String::with_capacity(self.names.len() * (longest + 16));
-        for (i, name) in self.names.iter().enumerate() {
-            s.push('(');
-            let n = i + 1;
-            if n < 10 {
-                s.push(char::from(b'0' + n as u8));
-            } else {
-                let mut buf = [0u8; 20];
-                let mut at = buf.len();
-                let mut n = n;
-                while n > 0 {
-                    at -= 1;
-                    buf[at] = b'0' + (n % 10) as u8;
-                    n /= 10;
-                }
-                for &d in &buf[at..] {
-                    s.push(char::from(d));
-                }
-            }
-            s.push_str(") ");
-            s.push_str(name);
-            s.push_str(if value(i as Var) {
-                " is True\n"
-            } else {
-                " is False\n"
-            });
-        }
-        s
+        assignment_text(&self.names, |i| value(i as Var))
     }
 
     /// The ground-truth JSON the verifier reads. `solution` is the reference
@@ -210,6 +182,68 @@ impl DeductionPuzzle {
             .unwrap_or(true);
         Ok((puzzle, satisfiable))
     }
+}
+
+/// Whether no two names are equal ignoring ASCII case (then an answer's
+/// items can be matched to the variable expected next first: see
+/// [`parse_answer_hinted`]). Linear for one-letter names (a bit per letter),
+/// quadratic otherwise.
+pub fn names_distinct<S: AsRef<str>>(names: &[S]) -> bool {
+    let mut seen = 0u32;
+    for n in names {
+        match n.as_ref().as_bytes() {
+            [b] if b.is_ascii_alphabetic() => {
+                let bit = 1u32 << (b.to_ascii_uppercase() - b'A');
+                if seen & bit != 0 {
+                    return false;
+                }
+                seen |= bit;
+            }
+            _ => {
+                return names.iter().enumerate().all(|(i, a)| {
+                    names[..i]
+                        .iter()
+                        .all(|b| !a.as_ref().eq_ignore_ascii_case(b.as_ref()))
+                })
+            }
+        }
+    }
+    true
+}
+
+/// The answer text (`(1) A is True` lines, each ending in a newline) that
+/// gives the `i`-th of `names` the value `value(i)`, built without `fmt`
+/// into one exactly sized allocation.
+pub fn assignment_text<S: AsRef<str>>(names: &[S], value: impl Fn(usize) -> bool) -> String {
+    let longest = names.iter().map(|n| n.as_ref().len()).max().unwrap_or(0);
+    let mut s = String::with_capacity(names.len() * (longest + 16));
+    for (i, name) in names.iter().enumerate() {
+        s.push('(');
+        let n = i + 1;
+        if n < 10 {
+            s.push(char::from(b'0' + n as u8));
+        } else {
+            let mut buf = [0u8; 20];
+            let mut at = buf.len();
+            let mut n = n;
+            while n > 0 {
+                at -= 1;
+                buf[at] = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+            for &d in &buf[at..] {
+                s.push(char::from(d));
+            }
+        }
+        s.push_str(") ");
+        s.push_str(name.as_ref());
+        s.push_str(if value(i) {
+            " is True\n"
+        } else {
+            " is False\n"
+        });
+    }
+    s
 }
 
 /// The formula lines of a puzzle text: the paper's `  - formula` lines or
@@ -353,11 +387,7 @@ impl PreparedPuzzle {
                 Some((ops, ends))
             })
             .flatten();
-        let names_distinct = puzzle
-            .names
-            .iter()
-            .enumerate()
-            .all(|(i, a)| puzzle.names[..i].iter().all(|b| !a.eq_ignore_ascii_case(b)));
+        let names_distinct = names_distinct(&puzzle.names);
         let mut prepared = Self {
             puzzle,
             satisfiable,
@@ -763,9 +793,9 @@ pub fn parse_answer_into(
 /// ignoring ASCII case) each item is first matched against the variable
 /// after the previous item's, as answers list them in order — the same
 /// variable a scan from the start finds, since only one name matches.
-pub fn parse_answer_hinted(
+pub fn parse_answer_hinted<S: AsRef<str>>(
     text: &str,
-    names: &[String],
+    names: &[S],
     values: &mut [Option<bool>],
     names_distinct: bool,
 ) -> Result<bool, String> {
@@ -786,10 +816,10 @@ pub fn parse_answer_hinted(
                 crate::common::items::canonical_item(
                     item,
                     expect,
-                    n,
+                    n.as_ref(),
                     &[("True", true), ("False", false)],
                 )
-                .map(|v| (n.as_str(), v))
+                .map(|v| (n.as_ref(), v))
             });
         let parsed = if canonical.is_some() {
             canonical
@@ -804,11 +834,13 @@ pub fn parse_answer_hinted(
         let hinted = names_distinct
             && names
                 .get(expect)
-                .is_some_and(|n| n.eq_ignore_ascii_case(name));
+                .is_some_and(|n| n.as_ref().eq_ignore_ascii_case(name));
         let found = if hinted {
             Some(expect)
         } else {
-            names.iter().position(|n| n.eq_ignore_ascii_case(name))
+            names
+                .iter()
+                .position(|n| n.as_ref().eq_ignore_ascii_case(name))
         };
         let Some(v) = found else {
             // A name shaped like a variable (`D`, `A1`) that the puzzle
@@ -823,7 +855,7 @@ pub fn parse_answer_hinted(
             return Ok(());
         };
         if slot.is_some() {
-            return Err(format!("{} is assigned more than once", names[v]));
+            return Err(format!("{} is assigned more than once", names[v].as_ref()));
         }
         *slot = Some(value);
         expect = v + 1;
@@ -841,7 +873,7 @@ pub fn parse_answer_hinted(
             .iter()
             .zip(values.iter())
             .filter(|(_, v)| v.is_none())
-            .map(|(n, _)| n.as_str())
+            .map(|(n, _)| n.as_ref())
             .collect();
         return Err(format!("no value given for {}", missing.join(", ")));
     }
