@@ -18,29 +18,31 @@ use rayon::prelude::*;
 
 /// `softmax(scale * scores + bias)` over the last dimension, differentiable
 /// with respect to `scores` (the bias is a constant mask). `scores` is
-/// [B, H, T, S] and `bias` [B, 1, T, S] (broadcast over heads).
+/// [B, H, T, S] and `bias` [B, 1, T, S] (broadcast over heads); `scores` may
+/// also stack several heads along time, [B, G, k·T, S] (grouped-query
+/// attention), with row `r` of a block masked by bias row `r mod T`.
 pub fn scaled_masked_softmax(scores: &Tensor, bias: &Tensor, scale: f64) -> Result<Tensor> {
+    let (b, g, r, s) = scores.dims4()?;
+    let t = bias.dim(2).unwrap_or(0);
+    if bias.rank() != 4 || t == 0 || r % t != 0 || bias.dims() != [b, 1, t, s] {
+        candle_core::bail!(
+            "attention bias has shape {:?}, expected [{b}, 1, T, {s}] with T dividing {r}",
+            bias.dims()
+        );
+    }
     let fused = scores.device().is_cpu()
         && scores.dtype() == candle_core::DType::F32
-        && bias.dtype() == candle_core::DType::F32
-        && scores.rank() == 4
-        && bias.rank() == 4;
+        && bias.dtype() == candle_core::DType::F32;
     if !fused {
-        let x = (scores * scale)?.broadcast_add(bias)?;
+        let x = (scores.reshape((b, g * (r / t), t, s))? * scale)?.broadcast_add(bias)?;
         // Without a graph to record (sampling, frozen scoring) candle's fused
         // kernel is right on every device; with one, the composed form.
-        return if x.track_op() {
+        let y = if x.track_op() {
             candle_nn::ops::softmax(&x, D::Minus1)
         } else {
             candle_nn::ops::softmax_last_dim(&x)
-        };
-    }
-    let (b, _, t, s) = scores.dims4()?;
-    if bias.dims() != [b, 1, t, s] {
-        candle_core::bail!(
-            "attention bias has shape {:?}, expected [{b}, 1, {t}, {s}]",
-            bias.dims()
-        );
+        }?;
+        return y.reshape((b, g, r, s));
     }
     scores.contiguous()?.apply_op2(
         &bias.contiguous()?,
@@ -50,7 +52,11 @@ pub fn scaled_masked_softmax(scores: &Tensor, bias: &Tensor, scale: f64) -> Resu
     )
 }
 
-fn f32_slice<'a>(storage: &'a CpuStorage, layout: &Layout, what: &str) -> Result<&'a [f32]> {
+pub(crate) fn f32_slice<'a>(
+    storage: &'a CpuStorage,
+    layout: &Layout,
+    what: &str,
+) -> Result<&'a [f32]> {
     let CpuStorage::F32(data) = storage else {
         candle_core::bail!("{what}: expected f32 storage");
     };
@@ -81,19 +87,21 @@ impl CustomOp2 for ScaledMaskedSoftmax {
     ) -> Result<(CpuStorage, Shape)> {
         let scores = f32_slice(s1, l1, "attention scores")?;
         let bias = f32_slice(s2, l2, "attention bias")?;
-        let (b, h, t, s) = l1.shape().dims4()?;
+        let (b, g, r, s) = l1.shape().dims4()?;
+        let t = l2.shape().dims().get(2).copied().unwrap_or(1).max(1);
         let mut out = vec![0f32; scores.len()];
         let scale = self.scale;
-        // One (batch, head) block of T rows per task.
-        out.par_chunks_mut(t * s)
-            .zip(scores.par_chunks(t * s))
+        // One (batch, head group) block of R rows per task; row `i` of a
+        // block takes bias row `i mod T` of its batch.
+        out.par_chunks_mut(r * s)
+            .zip(scores.par_chunks(r * s))
             .enumerate()
             .for_each(|(block, (out, x))| {
-                let bias = &bias[(block / h) * t * s..][..t * s];
+                let bias = &bias[(block / g) * t * s..][..t * s];
                 for ((y, x), m) in out
                     .chunks_exact_mut(s)
                     .zip(x.chunks_exact(s))
-                    .zip(bias.chunks_exact(s))
+                    .zip(bias.chunks_exact(s).cycle())
                 {
                     let mut max = f32::NEG_INFINITY;
                     for ((y, &x), &m) in y.iter_mut().zip(x).zip(m) {
@@ -115,7 +123,7 @@ impl CustomOp2 for ScaledMaskedSoftmax {
                     }
                 }
             });
-        debug_assert_eq!(out.len(), b * h * t * s);
+        debug_assert_eq!(out.len(), b * g * r * s);
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 
@@ -221,6 +229,31 @@ mod tests {
         );
         let diff = (a - r)?.abs()?.max_all()?.to_scalar::<f32>()?;
         assert!(diff < 1e-5, "gradient differs by {diff}");
+        Ok(())
+    }
+
+    /// Heads stacked along time (grouped-query attention) read the bias row
+    /// of their own position.
+    #[test]
+    fn grouped_layout_matches_per_head_softmax() -> Result<()> {
+        let dev = Device::Cpu;
+        let (b, g, rep, t) = (2, 2, 3, 5);
+        let scores = Tensor::randn(0f32, 2.0, (b, g, rep * t, t), &dev)?;
+        let mask: Vec<Vec<u8>> = vec![vec![1, 1, 1, 1, 1], vec![0, 0, 1, 1, 1]];
+        let (_, bias) = super::super::positions_and_bias(&mask, &dev)?;
+        let grouped = scaled_masked_softmax(&scores, &bias, 0.5)?;
+        let per_head = composed(&scores.reshape((b, g * rep, t, t))?, &bias, 0.5)?.reshape((
+            b,
+            g,
+            rep * t,
+            t,
+        ))?;
+        let diff = (grouped - per_head)?
+            .abs()?
+            .flatten_all()?
+            .max(0)?
+            .to_scalar::<f32>()?;
+        assert!(diff < 1e-6, "grouped layout differs by {diff}");
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod fused;
+pub mod fused_layers;
 pub mod qwen2;
 
 pub use config::{ModelConfig, ModelSpec};

@@ -14,11 +14,12 @@
 //! large finite negatives (never `-inf`), so left or right padded batches
 //! give the same result as unpadded rows.
 
-use candle_core::{DType, Device, Module, Result, Tensor, D};
+use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::kv_cache::KvCache;
 
 use super::config::ModelConfig;
 use super::fused::scaled_masked_softmax;
+use super::fused_layers::{rms_norm, rope_transposed, swiglu};
 
 /// The additive bias for masked attention entries.
 pub const MASK_NEG: f32 = -1.0e9;
@@ -103,19 +104,6 @@ impl Cache {
     }
 }
 
-fn rms_norm_diff(x: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
-    let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
-    let denom = (ms + eps)?.sqrt()?;
-    x.broadcast_div(&denom)?.broadcast_mul(w)
-}
-
-fn rotate_half(x: &Tensor) -> Result<Tensor> {
-    let d = x.dim(D::Minus1)?;
-    let x1 = x.narrow(D::Minus1, 0, d / 2)?;
-    let x2 = x.narrow(D::Minus1, d / 2, d / 2)?;
-    Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)
-}
-
 /// Grouped-query attention without copying K and V per query head: the
 /// `nh / nkv` query heads that share a KV head are stacked along the time
 /// axis (HF's `repeat_kv` order: head `h` reads KV head `h / rep`), so one
@@ -129,14 +117,15 @@ fn grouped_attention(
     scale: f64,
 ) -> Result<Tensor> {
     let (b, nh, t, hd) = q.dims4()?;
-    let (_, nkv, s, _) = k.dims4()?;
+    let (_, nkv, _, _) = k.dims4()?;
     let rep = nh / nkv;
     let q = q.contiguous()?.reshape((b, nkv, rep * t, hd))?;
-    let scores = q.matmul(&k.contiguous()?.t()?)?.reshape((b, nh, t, s))?;
+    // Scores stay in the grouped [B, nkv, rep·T, S] layout: the softmax
+    // reads it directly, so no reshape nodes (each a zeroed tensor and an
+    // add in the backward) wrap the largest tensors of the step.
+    let scores = q.matmul(&k.contiguous()?.t()?)?;
     let att = scaled_masked_softmax(&scores, bias, scale)?;
-    att.reshape((b, nkv, rep * t, s))?
-        .matmul(&v.contiguous()?)?
-        .reshape((b, nh, t, hd))
+    att.matmul(&v.contiguous()?)?.reshape((b, nh, t, hd))
 }
 
 impl Qwen2 {
@@ -247,9 +236,6 @@ impl Qwen2 {
     ) -> Result<Tensor> {
         let (b, t) = ids.dims2()?;
         let (cos, sin) = self.rope_for(positions)?;
-        // [B, 1, T, D] with the halves repeated, as in HF's rotate_half form.
-        let cos = Tensor::cat(&[&cos, &cos], D::Minus1)?.unsqueeze(1)?;
-        let sin = Tensor::cat(&[&sin, &sin], D::Minus1)?.unsqueeze(1)?;
         let mut x = self.embed.embedding_like(ids)?;
         let eps = self.cfg.rms_norm_eps;
         let (nh, nkv, hd) = (
@@ -259,34 +245,26 @@ impl Qwen2 {
         );
         let scale = 1.0 / (hd as f64).sqrt();
         for layer in &self.layers {
-            let h = rms_norm_diff(&x, &layer.input_norm, eps)?;
-            let q = layer
-                .q
-                .forward(&h)?
-                .reshape((b, t, nh, hd))?
-                .transpose(1, 2)?;
-            let k = layer
-                .k
-                .forward(&h)?
-                .reshape((b, t, nkv, hd))?
-                .transpose(1, 2)?;
+            let h = rms_norm(&x, &layer.input_norm, eps)?;
+            // Rotary embedding fused with the [B, T, H, D] → [B, H, T, D]
+            // transpose (CPU; see `fused_layers`).
+            let q = rope_transposed(&layer.q.forward(&h)?.reshape((b, t, nh, hd))?, &cos, &sin)?;
+            let k = rope_transposed(&layer.k.forward(&h)?.reshape((b, t, nkv, hd))?, &cos, &sin)?;
             let v = layer
                 .v
                 .forward(&h)?
                 .reshape((b, t, nkv, hd))?
                 .transpose(1, 2)?
                 .contiguous()?;
-            let q = (q.broadcast_mul(&cos)? + rotate_half(&q)?.broadcast_mul(&sin)?)?;
-            let k = (k.broadcast_mul(&cos)? + rotate_half(&k)?.broadcast_mul(&sin)?)?;
             let y = grouped_attention(&q, &k, &v, bias, scale)?
                 .transpose(1, 2)?
                 .reshape((b, t, nh * hd))?;
             x = (x + layer.o.forward(&y)?)?;
-            let h = rms_norm_diff(&x, &layer.post_norm, eps)?;
-            let m = (layer.gate.forward(&h)?.silu()? * layer.up.forward(&h)?)?;
+            let h = rms_norm(&x, &layer.post_norm, eps)?;
+            let m = swiglu(&layer.gate.forward(&h)?, &layer.up.forward(&h)?)?;
             x = (x + layer.down.forward(&m)?)?;
         }
-        rms_norm_diff(&x, &self.norm, eps)
+        rms_norm(&x, &self.norm, eps)
     }
 
     /// Projects hidden states to vocabulary logits.
