@@ -16,6 +16,8 @@
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor, D};
 use rayon::prelude::*;
 
+use super::simd::{self, vectorized};
+
 /// `softmax(scale * scores + bias)` over the last dimension, differentiable
 /// with respect to `scores` (the bias is a constant mask). `scores` is
 /// [B, H, T, S] and `bias` [B, 1, T, S] (broadcast over heads); `scores` may
@@ -98,30 +100,27 @@ impl CustomOp2 for ScaledMaskedSoftmax {
             .enumerate()
             .for_each(|(block, (out, x))| {
                 let bias = &bias[(block / g) * t * s..][..t * s];
-                for ((y, x), m) in out
-                    .chunks_exact_mut(s)
-                    .zip(x.chunks_exact(s))
-                    .zip(bias.chunks_exact(s).cycle())
-                {
-                    let mut max = f32::NEG_INFINITY;
-                    for ((y, &x), &m) in y.iter_mut().zip(x).zip(m) {
-                        *y = x * scale + m;
-                        max = max.max(*y);
+                vectorized(|| {
+                    for ((y, x), m) in out
+                        .chunks_exact_mut(s)
+                        .zip(x.chunks_exact(s))
+                        .zip(bias.chunks_exact(s).cycle())
+                    {
+                        for ((y, &x), &m) in y.iter_mut().zip(x).zip(m) {
+                            *y = x * scale + m;
+                        }
+                        let max = simd::max(y);
+                        for y in y.iter_mut() {
+                            // Masked entries sit 1e9 below the max: exactly 0.
+                            let d = *y - max;
+                            *y = if d < UNDERFLOW { 0.0 } else { simd::exp(d) };
+                        }
+                        let inv = 1.0 / simd::sum(y);
+                        for y in y.iter_mut() {
+                            *y *= inv;
+                        }
                     }
-                    let mut sum = 0f32;
-                    for y in y.iter_mut() {
-                        // Masked entries sit 1e9 below the max; libm's expf
-                        // takes a slow underflow path for them, and the
-                        // result is 0 in f32 either way.
-                        let d = *y - max;
-                        *y = if d < UNDERFLOW { 0.0 } else { d.exp() };
-                        sum += *y;
-                    }
-                    let inv = 1.0 / sum;
-                    for y in y.iter_mut() {
-                        *y *= inv;
-                    }
-                }
+                })
             });
         debug_assert_eq!(out.len(), b * g * r * s);
         Ok((CpuStorage::F32(out), l1.shape().clone()))
@@ -176,16 +175,18 @@ impl CustomOp2 for SoftmaxBackward {
         out.par_chunks_mut(block)
             .zip(y.par_chunks(block).zip(dy.par_chunks(block)))
             .for_each(|(out, (y, dy))| {
-                for ((o, y), dy) in out
-                    .chunks_exact_mut(s)
-                    .zip(y.chunks_exact(s))
-                    .zip(dy.chunks_exact(s))
-                {
-                    let dot: f32 = y.iter().zip(dy).map(|(a, b)| a * b).sum();
-                    for ((o, &y), &dy) in o.iter_mut().zip(y).zip(dy) {
-                        *o = scale * y * (dy - dot);
+                vectorized(|| {
+                    for ((o, y), dy) in out
+                        .chunks_exact_mut(s)
+                        .zip(y.chunks_exact(s))
+                        .zip(dy.chunks_exact(s))
+                    {
+                        let dot = simd::dot(y, dy);
+                        for ((o, &y), &dy) in o.iter_mut().zip(y).zip(dy) {
+                            *o = scale * y * (dy - dot);
+                        }
                     }
-                }
+                })
             });
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }

@@ -19,7 +19,7 @@ use candle_nn::kv_cache::KvCache;
 
 use super::config::ModelConfig;
 use super::fused::scaled_masked_softmax;
-use super::fused_layers::{rms_norm, rope_transposed, swiglu};
+use super::fused_layers::{self, rms_norm, rope_transposed, swiglu};
 
 /// The additive bias for masked attention entries.
 pub const MASK_NEG: f32 = -1.0e9;
@@ -32,20 +32,7 @@ struct Linear {
 
 impl Linear {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let dims = x.dims().to_vec();
-        let (rows, inp) = (
-            dims[..dims.len() - 1].iter().product::<usize>(),
-            dims[dims.len() - 1],
-        );
-        let x2 = x.reshape((rows, inp))?;
-        let mut y = x2.matmul(&self.w.t()?)?;
-        if let Some(b) = &self.b {
-            y = y.broadcast_add(b)?;
-        }
-        let mut out_dims = dims;
-        let last = out_dims.len() - 1;
-        out_dims[last] = self.w.dim(0)?;
-        y.reshape(out_dims)
+        fused_layers::linear(x, &self.w, self.b.as_ref())
     }
 }
 
