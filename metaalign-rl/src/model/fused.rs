@@ -16,7 +16,7 @@
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor, D};
 use rayon::prelude::*;
 
-use super::simd::{self, vectorized};
+use super::simd::{self, multiversion};
 
 /// `softmax(scale * scores + bias)` over the last dimension, differentiable
 /// with respect to `scores` (the bias is a constant mask). `scores` is
@@ -71,6 +71,61 @@ pub(crate) fn f32_slice<'a>(
 /// Below this, `exp` is smaller than f32's smallest normal number.
 const UNDERFLOW: f32 = -87.0;
 
+multiversion! {
+    /// `out = softmax(scale * x + mask)` row by row (rows of `s`), the mask
+    /// rows cycling through `bias`.
+    pub(crate) fn softmax_rows(out: &mut [f32], x: &[f32], bias: &[f32], s: usize, scale: f32) {
+        for ((y, x), m) in out
+            .chunks_exact_mut(s)
+            .zip(x.chunks_exact(s))
+            .zip(bias.chunks_exact(s).cycle())
+        {
+            for ((y, &x), &m) in y.iter_mut().zip(x).zip(m) {
+                *y = x * scale + m;
+            }
+            let max = simd::max(y);
+            for y in y.iter_mut() {
+                // Masked entries sit 1e9 below the max: exactly 0.
+                let d = *y - max;
+                *y = if d < UNDERFLOW { 0.0 } else { simd::exp(d) };
+            }
+            let inv = 1.0 / simd::sum(y);
+            for y in y.iter_mut() {
+                *y *= inv;
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// `out = scale * y * (dy - sum(dy * y))` row by row (rows of `s`).
+    fn softmax_backward_rows(out: &mut [f32], y: &[f32], dy: &[f32], s: usize, scale: f32) {
+        for ((o, y), dy) in out
+            .chunks_exact_mut(s)
+            .zip(y.chunks_exact(s))
+            .zip(dy.chunks_exact(s))
+        {
+            let dot = simd::dot(y, dy);
+            for ((o, &y), &dy) in o.iter_mut().zip(y).zip(dy) {
+                *o = scale * y * (dy - dot);
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// [`softmax_backward_rows`] with the incoming gradient `dy` replaced
+    /// by the result.
+    pub(crate) fn softmax_backward_rows_in_place(dy: &mut [f32], y: &[f32], s: usize, scale: f32) {
+        for (dy, y) in dy.chunks_exact_mut(s).zip(y.chunks_exact(s)) {
+            let dot = simd::dot(y, dy);
+            for (dy, &y) in dy.iter_mut().zip(y) {
+                *dy = scale * y * (*dy - dot);
+            }
+        }
+    }
+}
+
 struct ScaledMaskedSoftmax {
     scale: f32,
 }
@@ -100,27 +155,7 @@ impl CustomOp2 for ScaledMaskedSoftmax {
             .enumerate()
             .for_each(|(block, (out, x))| {
                 let bias = &bias[(block / g) * t * s..][..t * s];
-                vectorized(|| {
-                    for ((y, x), m) in out
-                        .chunks_exact_mut(s)
-                        .zip(x.chunks_exact(s))
-                        .zip(bias.chunks_exact(s).cycle())
-                    {
-                        for ((y, &x), &m) in y.iter_mut().zip(x).zip(m) {
-                            *y = x * scale + m;
-                        }
-                        let max = simd::max(y);
-                        for y in y.iter_mut() {
-                            // Masked entries sit 1e9 below the max: exactly 0.
-                            let d = *y - max;
-                            *y = if d < UNDERFLOW { 0.0 } else { simd::exp(d) };
-                        }
-                        let inv = 1.0 / simd::sum(y);
-                        for y in y.iter_mut() {
-                            *y *= inv;
-                        }
-                    }
-                })
+                softmax_rows(out, x, bias, s, scale)
             });
         debug_assert_eq!(out.len(), b * g * r * s);
         Ok((CpuStorage::F32(out), l1.shape().clone()))
@@ -174,20 +209,7 @@ impl CustomOp2 for SoftmaxBackward {
         let block = s * 256;
         out.par_chunks_mut(block)
             .zip(y.par_chunks(block).zip(dy.par_chunks(block)))
-            .for_each(|(out, (y, dy))| {
-                vectorized(|| {
-                    for ((o, y), dy) in out
-                        .chunks_exact_mut(s)
-                        .zip(y.chunks_exact(s))
-                        .zip(dy.chunks_exact(s))
-                    {
-                        let dot = simd::dot(y, dy);
-                        for ((o, &y), &dy) in o.iter_mut().zip(y).zip(dy) {
-                            *o = scale * y * (dy - dot);
-                        }
-                    }
-                })
-            });
+            .for_each(|(out, (y, dy))| softmax_backward_rows(out, y, dy, s, scale));
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 }

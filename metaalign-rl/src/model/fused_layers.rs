@@ -15,7 +15,7 @@ use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Layout, Result, Shape
 use rayon::prelude::*;
 
 use super::fused::f32_slice;
-use super::simd::{self, sigmoid, vectorized};
+use super::simd::{self, multiversion, sigmoid};
 
 /// Whether every tensor is f32 on the CPU (the fused kernels' domain).
 fn cpu_f32(ts: &[&Tensor]) -> bool {
@@ -163,13 +163,7 @@ impl candle_core::CustomOp1 for SumRows {
         let g = f32_slice(s, l, "linear bias gradient")?;
         let n = l.shape().dims().last().copied().unwrap_or(1).max(1);
         let mut acc = vec![0f32; n];
-        vectorized(|| {
-            for row in g.chunks_exact(n) {
-                for (a, &v) in acc.iter_mut().zip(row) {
-                    *a += v;
-                }
-            }
-        });
+        add_rows(&mut acc, g);
         Ok((CpuStorage::F32(acc), Shape::from(n)))
     }
 }
@@ -238,6 +232,64 @@ impl CustomOp3 for Linear {
 
 // ---------------------------------------------------------------- RMSNorm
 
+// Row kernels: compiled for AVX2 + FMA too (see `simd::multiversion!`).
+
+multiversion! {
+    /// `acc += Σ rows of g` (rows of `acc.len()`).
+    fn add_rows(acc: &mut [f32], g: &[f32]) {
+        for row in g.chunks_exact(acc.len().max(1)) {
+            for (a, &v) in acc.iter_mut().zip(row) {
+                *a += v;
+            }
+        }
+    }
+}
+
+multiversion! {
+    fn rms_norm_rows(out: &mut [f32], x: &[f32], w: &[f32], eps: f32) {
+        let n = w.len().max(1);
+        for (y, x) in out.chunks_exact_mut(n).zip(x.chunks_exact(n)) {
+            let r = inv_rms(x, eps);
+            for ((y, &x), &w) in y.iter_mut().zip(x).zip(w) {
+                *y = x * r * w;
+            }
+        }
+    }
+}
+
+multiversion! {
+    fn rms_norm_grad_input_rows(out: &mut [f32], x: &[f32], w: &[f32], g: &[f32], eps: f32) {
+        let n = w.len().max(1);
+        for ((dx, x), g) in out
+            .chunks_exact_mut(n)
+            .zip(x.chunks_exact(n))
+            .zip(g.chunks_exact(n))
+        {
+            let r = inv_rms(x, eps);
+            // dx holds g·w for a moment.
+            for ((dx, &g), &w) in dx.iter_mut().zip(g).zip(w) {
+                *dx = g * w;
+            }
+            let c = r * r * r * simd::dot(x, dx) / n as f32;
+            for (dx, &x) in dx.iter_mut().zip(x) {
+                *dx = r * *dx - x * c;
+            }
+        }
+    }
+}
+
+multiversion! {
+    fn rms_norm_grad_weight_rows(acc: &mut [f32], x: &[f32], g: &[f32], eps: f32) {
+        let n = acc.len().max(1);
+        for (x, g) in x.chunks_exact(n).zip(g.chunks_exact(n)) {
+            let r = inv_rms(x, eps);
+            for ((a, &x), &g) in acc.iter_mut().zip(x).zip(g) {
+                *a += g * x * r;
+            }
+        }
+    }
+}
+
 /// `x / sqrt(mean(x², last dim) + eps) * w`, differentiable in `x` and `w`.
 pub fn rms_norm(x: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
     if !cpu_f32(&[x, w]) {
@@ -282,16 +334,7 @@ impl CustomOp2 for RmsNorm {
         let chunk = n * rows_per_task(n);
         out.par_chunks_mut(chunk)
             .zip(x.par_chunks(chunk))
-            .for_each(|(out, x)| {
-                vectorized(|| {
-                    for (y, x) in out.chunks_exact_mut(n).zip(x.chunks_exact(n)) {
-                        let r = inv_rms(x, self.eps);
-                        for ((y, &x), &w) in y.iter_mut().zip(x).zip(w) {
-                            *y = x * r * w;
-                        }
-                    }
-                })
-            });
+            .for_each(|(out, x)| rms_norm_rows(out, x, w, self.eps));
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 
@@ -336,25 +379,7 @@ impl CustomOp3 for RmsNormGradInput {
         let chunk = n * rows_per_task(n);
         out.par_chunks_mut(chunk)
             .zip(x.par_chunks(chunk).zip(g.par_chunks(chunk)))
-            .for_each(|(out, (x, g))| {
-                vectorized(|| {
-                    for ((dx, x), g) in out
-                        .chunks_exact_mut(n)
-                        .zip(x.chunks_exact(n))
-                        .zip(g.chunks_exact(n))
-                    {
-                        let r = inv_rms(x, self.eps);
-                        // dx holds g·w for a moment.
-                        for ((dx, &g), &w) in dx.iter_mut().zip(g).zip(w) {
-                            *dx = g * w;
-                        }
-                        let c = r * r * r * simd::dot(x, dx) / n as f32;
-                        for (dx, &x) in dx.iter_mut().zip(x) {
-                            *dx = r * *dx - x * c;
-                        }
-                    }
-                })
-            });
+            .for_each(|(out, (x, g))| rms_norm_grad_input_rows(out, x, w, g, self.eps));
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 }
@@ -385,14 +410,7 @@ impl CustomOp2 for RmsNormGradWeight {
             .zip(g.par_chunks(chunk))
             .map(|(x, g)| {
                 let mut acc = vec![0f32; n];
-                vectorized(|| {
-                    for (x, g) in x.chunks_exact(n).zip(g.chunks_exact(n)) {
-                        let r = inv_rms(x, self.eps);
-                        for ((a, &x), &g) in acc.iter_mut().zip(x).zip(g) {
-                            *a += g * x * r;
-                        }
-                    }
-                });
+                rms_norm_grad_weight_rows(&mut acc, x, g, self.eps);
                 acc
             })
             .reduce(
@@ -514,6 +532,31 @@ impl CustomOp3 for Rope {
 
 // ----------------------------------------------------------------- SwiGLU
 
+multiversion! {
+    fn swiglu_slice(out: &mut [f32], g: &[f32], u: &[f32]) {
+        for ((y, &g), &u) in out.iter_mut().zip(g).zip(u) {
+            *y = g * sigmoid(g) * u;
+        }
+    }
+}
+
+multiversion! {
+    fn swiglu_backward_slice(dg: &mut [f32], du: &mut [f32], g: &[f32], u: &[f32], dy: &[f32]) {
+        let n = g
+            .len()
+            .min(u.len())
+            .min(dy.len())
+            .min(dg.len())
+            .min(du.len());
+        let (dg, du, g, u, dy) = (&mut dg[..n], &mut du[..n], &g[..n], &u[..n], &dy[..n]);
+        for i in 0..n {
+            let s = sigmoid(g[i]);
+            dg[i] = dy[i] * u[i] * s * (1.0 + g[i] * (1.0 - s));
+            du[i] = dy[i] * g[i] * s;
+        }
+    }
+}
+
 /// `silu(gate) * up`, differentiable in both.
 pub fn swiglu(gate: &Tensor, up: &Tensor) -> Result<Tensor> {
     if !cpu_f32(&[gate, up]) || gate.dims() != up.dims() {
@@ -542,13 +585,7 @@ impl CustomOp2 for SwiGlu {
         const CHUNK: usize = 16_384;
         out.par_chunks_mut(CHUNK)
             .zip(g.par_chunks(CHUNK).zip(u.par_chunks(CHUNK)))
-            .for_each(|(out, (g, u))| {
-                vectorized(|| {
-                    for ((y, &g), &u) in out.iter_mut().zip(g).zip(u) {
-                        *y = g * sigmoid(g) * u;
-                    }
-                })
-            });
+            .for_each(|(out, (g, u))| swiglu_slice(out, g, u));
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 
@@ -594,21 +631,7 @@ impl CustomOp3 for SwiGluBackward {
             .zip(du.par_chunks_mut(CHUNK))
             .zip(g.par_chunks(CHUNK).zip(u.par_chunks(CHUNK)))
             .zip(dy.par_chunks(CHUNK))
-            .for_each(|(((dg, du), (g, u)), dy)| {
-                vectorized(|| {
-                    let n = g
-                        .len()
-                        .min(u.len())
-                        .min(dy.len())
-                        .min(dg.len())
-                        .min(du.len());
-                    for i in 0..n {
-                        let s = sigmoid(g[i]);
-                        dg[i] = dy[i] * u[i] * s * (1.0 + g[i] * (1.0 - s));
-                        du[i] = dy[i] * g[i] * s;
-                    }
-                })
-            });
+            .for_each(|(((dg, du), (g, u)), dy)| swiglu_backward_slice(dg, du, g, u, dy));
         let mut dims = vec![2];
         dims.extend_from_slice(l1.shape().dims());
         Ok((CpuStorage::F32(out), Shape::from(dims)))

@@ -1,5 +1,6 @@
 //! The Qwen2-family decoder (also Llama-style configs) and its config.
 
+mod attention;
 pub mod config;
 pub mod fused;
 pub mod fused_layers;

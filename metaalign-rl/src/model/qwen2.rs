@@ -103,6 +103,12 @@ fn grouped_attention(
     bias: &Tensor,
     scale: f64,
 ) -> Result<Tensor> {
+    let cpu_f32 = [q, k, v, bias]
+        .iter()
+        .all(|t| t.device().is_cpu() && t.dtype() == DType::F32);
+    if cpu_f32 {
+        return super::attention::attention(q, k, v, bias, scale);
+    }
     let (b, nh, t, hd) = q.dims4()?;
     let (_, nkv, _, _) = k.dims4()?;
     let rep = nh / nkv;
