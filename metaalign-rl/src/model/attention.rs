@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape, Storage, Tensor};
 use rayon::prelude::*;
 
-use super::fused::{f32_slice, softmax_backward_rows_in_place, softmax_rows};
+use super::fused::{f32_slice, open_lengths, softmax_backward_rows_in_place, softmax_rows};
 
 /// `softmax(scale · q·kᵀ + bias) · v` over grouped heads; returns
 /// [B, nh, T, hd]. Differentiable in `q`, `k` and `v` (the bias is a
@@ -126,6 +126,25 @@ fn matmul(
     }
 }
 
+/// Runs `f` on this thread's scratch buffer of `len` floats (stale values:
+/// `f` overwrites it). Reusing it spares an allocation and a memset per
+/// block.
+fn with_scratch(len: usize, f: impl FnOnce(&mut [f32])) {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            if buf.len() < len {
+                buf.resize(len, 0.0);
+            }
+            f(&mut buf[..len]);
+        }
+        // Re-entered on this thread (a nested rayon task): a fresh buffer.
+        Err(_) => f(&mut vec![0f32; len]),
+    });
+}
+
 /// The bias's f32 data (contiguous, made so by [`attention`]).
 fn with_bias<R>(bias: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
     let (storage, layout) = bias.storage_and_layout();
@@ -165,24 +184,27 @@ impl CustomOp3 for Attention {
         let mut probs = vec![0f32; d.b * d.nkv * rows * s];
         let mut out = vec![0f32; q.len()];
         with_bias(&self.bias, |bias| {
+            let open = open_lengths(bias, s);
             out.par_chunks_mut(rows * hd)
                 .zip(probs.par_chunks_mut(rows * s))
                 .enumerate()
                 .for_each(|(block, (y, p))| {
                     let (kv, qb) = (block * s * hd, block * rows * hd);
                     let (k, v) = (&k[kv..][..s * hd], &v[kv..][..s * hd]);
-                    let mut scores = vec![0f32; rows * s];
-                    // scores = Q · Kᵀ
-                    matmul(
-                        (rows, s, hd),
-                        &mut scores,
-                        &q[qb..][..rows * hd],
-                        (hd, 1),
-                        k,
-                        (1, hd),
-                    );
-                    let bias = &bias[(block / d.nkv) * d.t * s..][..d.t * s];
-                    softmax_rows(p, &scores, bias, s, self.scale);
+                    with_scratch(rows * s, |scores| {
+                        // scores = Q · Kᵀ
+                        matmul(
+                            (rows, s, hd),
+                            scores,
+                            &q[qb..][..rows * hd],
+                            (hd, 1),
+                            k,
+                            (1, hd),
+                        );
+                        let row = (block / d.nkv) * d.t;
+                        let bias = &bias[row * s..][..d.t * s];
+                        softmax_rows(p, scores, bias, &open[row..][..d.t], s, self.scale);
+                    });
                     // y = P · V
                     matmul((rows, hd, s), y, p, (s, 1), v, (hd, 1));
                 });
@@ -267,12 +289,13 @@ impl CustomOp1 for AttentionBackward {
                 // dV = Pᵀ · dY
                 matmul((s, hd, rows), dv, p, (1, s), dy, (hd, 1));
                 // dP = dY · Vᵀ, then dS = scale · P ⊙ (dP − rowsum(dP ⊙ P))
-                let mut ds = vec![0f32; rows * s];
-                matmul((rows, s, hd), &mut ds, dy, (hd, 1), v, (1, hd));
-                softmax_backward_rows_in_place(&mut ds, p, s, self.scale);
-                // dQ = dS · K, dK = dSᵀ · Q
-                matmul((rows, hd, s), dq, &ds, (s, 1), k, (hd, 1));
-                matmul((s, hd, rows), dk, &ds, (1, s), q, (hd, 1));
+                with_scratch(rows * s, |ds| {
+                    matmul((rows, s, hd), ds, dy, (hd, 1), v, (1, hd));
+                    softmax_backward_rows_in_place(ds, p, s, self.scale);
+                    // dQ = dS · K, dK = dSᵀ · Q
+                    matmul((rows, hd, s), dq, ds, (s, 1), k, (hd, 1));
+                    matmul((s, hd, rows), dk, ds, (1, s), q, (hd, 1));
+                });
             });
         Ok((CpuStorage::F32(all), Shape::from(q.len() + 2 * k.len())))
     }

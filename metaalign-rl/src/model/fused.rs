@@ -71,15 +71,46 @@ pub(crate) fn f32_slice<'a>(
 /// Below this, `exp` is smaller than f32's smallest normal number.
 const UNDERFLOW: f32 = -87.0;
 
+/// Per bias row (rows of `s`), how many leading entries the softmax must
+/// compute: up to the last unmasked one. A fully masked row (padding) keeps
+/// all `s`, so it stays a uniform distribution as in the composed form.
+pub(crate) fn open_lengths(bias: &[f32], s: usize) -> Vec<usize> {
+    bias.chunks_exact(s.max(1))
+        .map(|m| {
+            m.iter()
+                .rposition(|&m| m > MASKED)
+                .map_or(s, |last| last + 1)
+        })
+        .collect()
+}
+
+/// Bias entries at or below this are masked positions (the model's masks
+/// use −1e9, `MASK_NEG`).
+const MASKED: f32 = -1e8;
+
 multiversion! {
     /// `out = softmax(scale * x + mask)` row by row (rows of `s`), the mask
     /// rows cycling through `bias`.
-    pub(crate) fn softmax_rows(out: &mut [f32], x: &[f32], bias: &[f32], s: usize, scale: f32) {
-        for ((y, x), m) in out
+    pub(crate) fn softmax_rows(
+        out: &mut [f32],
+        x: &[f32],
+        bias: &[f32],
+        open: &[usize],
+        s: usize,
+        scale: f32,
+    ) {
+        for (((y, x), m), &open) in out
             .chunks_exact_mut(s)
             .zip(x.chunks_exact(s))
             .zip(bias.chunks_exact(s).cycle())
+            .zip(open.iter().cycle())
         {
+            // A causal mask hides the tail of each row: those entries are
+            // exactly 0, so only the head is computed.
+            let open = open.min(s);
+            let (y, tail) = y.split_at_mut(open);
+            tail.fill(0.0);
+            let (x, m) = (&x[..open], &m[..open]);
             for ((y, &x), &m) in y.iter_mut().zip(x).zip(m) {
                 *y = x * scale + m;
             }
@@ -148,6 +179,7 @@ impl CustomOp2 for ScaledMaskedSoftmax {
         let t = l2.shape().dims().get(2).copied().unwrap_or(1).max(1);
         let mut out = vec![0f32; scores.len()];
         let scale = self.scale;
+        let open = open_lengths(bias, s);
         // One (batch, head group) block of R rows per task; row `i` of a
         // block takes bias row `i mod T` of its batch.
         out.par_chunks_mut(r * s)
@@ -155,7 +187,7 @@ impl CustomOp2 for ScaledMaskedSoftmax {
             .enumerate()
             .for_each(|(block, (out, x))| {
                 let bias = &bias[(block / g) * t * s..][..t * s];
-                softmax_rows(out, x, bias, s, scale)
+                softmax_rows(out, x, bias, &open[(block / g) * t..][..t], s, scale)
             });
         debug_assert_eq!(out.len(), b * g * r * s);
         Ok((CpuStorage::F32(out), l1.shape().clone()))
