@@ -638,6 +638,150 @@ impl CustomOp3 for SwiGluBackward {
     }
 }
 
+// ------------------------------------------------------ token log-probs
+
+/// `log_softmax(logits)[target]` over the last dimension: `logits`
+/// [..., V] (f32), `targets` [...] (u32); returns [...]. Differentiable in
+/// `logits`. Composed, this is a log-softmax (six nodes over [..., V]) and
+/// a gather whose backward scatters into a zeroed [..., V] tensor; fused,
+/// one node whose backward is `g · (onehot(target) − softmax)`.
+pub fn token_logprobs(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    let v = logits.dim(candle_core::D::Minus1)?;
+    let lead = &logits.dims()[..logits.rank() - 1];
+    if targets.dims() != lead || targets.dtype() != DType::U32 {
+        candle_core::bail!(
+            "token_logprobs: logits {:?} need u32 targets of shape {lead:?}, got {:?} {:?}",
+            logits.dims(),
+            targets.dtype(),
+            targets.dims()
+        );
+    }
+    if !cpu_f32(&[logits]) || !targets.device().is_cpu() || v == 0 {
+        let lsm = candle_nn::ops::log_softmax(logits, D::Minus1)?;
+        return lsm
+            .gather(&targets.unsqueeze(D::Minus1)?, D::Minus1)?
+            .squeeze(D::Minus1);
+    }
+    logits
+        .contiguous()?
+        .apply_op2(&targets.contiguous()?, TokenLogprobs)
+}
+
+fn u32_slice<'a>(storage: &'a CpuStorage, layout: &Layout, what: &str) -> Result<&'a [u32]> {
+    let CpuStorage::U32(data) = storage else {
+        candle_core::bail!("{what}: expected u32 storage");
+    };
+    match layout.contiguous_offsets() {
+        Some((start, end)) => Ok(&data[start..end]),
+        None => candle_core::bail!("{what}: expected a contiguous tensor"),
+    }
+}
+
+/// A target id past the vocabulary: an error, not a panic.
+fn check_targets(targets: &[u32], v: usize) -> Result<()> {
+    match targets.iter().find(|&&t| t as usize >= v) {
+        Some(t) => candle_core::bail!("token_logprobs: target id {t} outside a vocabulary of {v}"),
+        None => Ok(()),
+    }
+}
+
+multiversion! {
+    /// Per row of `v` logits: `x[target] − log Σ exp(x)`.
+    fn logprob_rows(out: &mut [f32], x: &[f32], targets: &[u32], v: usize) {
+        for ((o, x), &t) in out.iter_mut().zip(x.chunks_exact(v)).zip(targets) {
+            let max = simd::max(x);
+            let sum = simd::sum_map(x, |x| simd::exp(x - max));
+            *o = x[t as usize] - max - sum.ln();
+        }
+    }
+}
+
+multiversion! {
+    /// Per row: `dx = g · (onehot(target) − softmax(x))`.
+    fn logprob_grad_rows(dx: &mut [f32], x: &[f32], targets: &[u32], g: &[f32], v: usize) {
+        for (((dx, x), &t), &g) in dx.chunks_exact_mut(v).zip(x.chunks_exact(v)).zip(targets).zip(g) {
+            let max = simd::max(x);
+            for (d, &x) in dx.iter_mut().zip(x) {
+                *d = simd::exp(x - max);
+            }
+            let scale = -g / simd::sum(dx);
+            for d in dx.iter_mut() {
+                *d *= scale;
+            }
+            dx[t as usize] += g;
+        }
+    }
+}
+
+struct TokenLogprobs;
+
+impl CustomOp2 for TokenLogprobs {
+    fn name(&self) -> &'static str {
+        "token-logprobs"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = f32_slice(s1, l1, "logits")?;
+        let targets = u32_slice(s2, l2, "targets")?;
+        let v = l1.shape().dims().last().copied().unwrap_or(1).max(1);
+        check_targets(targets, v)?;
+        let mut out = vec![0f32; targets.len()];
+        const ROWS: usize = 64;
+        out.par_chunks_mut(ROWS)
+            .zip(x.par_chunks(ROWS * v).zip(targets.par_chunks(ROWS)))
+            .for_each(|(out, (x, t))| logprob_rows(out, x, t, v));
+        Ok((CpuStorage::F32(out), l2.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        logits: &Tensor,
+        targets: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let dx = logits.apply_op3_no_bwd(targets, &grad.contiguous()?, &TokenLogprobsGrad)?;
+        Ok((Some(dx), None))
+    }
+}
+
+struct TokenLogprobsGrad;
+
+impl CustomOp3 for TokenLogprobsGrad {
+    fn name(&self) -> &'static str {
+        "token-logprobs-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = f32_slice(s1, l1, "logits")?;
+        let targets = u32_slice(s2, l2, "targets")?;
+        let g = f32_slice(s3, l3, "log-prob gradient")?;
+        let v = l1.shape().dims().last().copied().unwrap_or(1).max(1);
+        check_targets(targets, v)?;
+        let mut dx = vec![0f32; x.len()];
+        const ROWS: usize = 64;
+        dx.par_chunks_mut(ROWS * v)
+            .zip(x.par_chunks(ROWS * v))
+            .zip(targets.par_chunks(ROWS).zip(g.par_chunks(ROWS)))
+            .for_each(|((dx, x), (t, g))| logprob_grad_rows(dx, x, t, g, v));
+        Ok((CpuStorage::F32(dx), l1.shape().clone()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -763,6 +907,27 @@ mod tests {
             |t| composed(t, false),
             1e-5,
         )
+    }
+
+    #[test]
+    fn token_logprobs_match_the_composed_form() -> Result<()> {
+        let vars = [var(&[2, 3, 7])?];
+        let targets = Tensor::new(&[[0u32, 6, 3], [2, 2, 5]], &Device::Cpu)?;
+        check(
+            &vars,
+            |t| token_logprobs(&t[0], &targets),
+            |t| {
+                let lsm = candle_nn::ops::log_softmax(&t[0], D::Minus1)?;
+                lsm.gather(&targets.unsqueeze(2)?, 2)?.squeeze(2)
+            },
+            1e-5,
+        )?;
+        let bad = Tensor::new(&[[0u32, 7, 3], [2, 2, 5]], &Device::Cpu)?;
+        let e = token_logprobs(vars[0].as_tensor(), &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("target id 7"), "{e}");
+        Ok(())
     }
 
     #[test]

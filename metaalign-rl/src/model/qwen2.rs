@@ -1,14 +1,14 @@
 //! The Qwen2 / Llama decoder as plain functions over tensors.
 //!
 //! Two forward paths share the weights:
-//! - [`Qwen2::forward_hidden`] (training path): only ops with a backward pass
-//!   in candle 0.11 (RMSNorm from sqr/mean/sqrt, rotary embeddings from
-//!   narrow/cat/mul) and our fused attention softmax, which has its own
-//!   backward ([`super::fused`]), so every weight gets a gradient when the
-//!   weights are `Var`s.
-//! - [`Qwen2::forward_step`] (sampling path): fused RMSNorm and fused rope,
-//!   with a KV cache. Never use it for training: the
-//!   fused ops silently cut the gradient graph.
+//! - [`Qwen2::forward_hidden`] (training path): on the CPU in f32, our fused
+//!   ops with their own backward (linear, RMSNorm, rope, SwiGLU in
+//!   [`super::fused_layers`], attention in `super::attention`); elsewhere the
+//!   same layers composed from candle ops that have a backward. Every weight
+//!   gets a gradient when the weights are `Var`s.
+//! - [`Qwen2::forward_step`] (sampling path): candle's fused RMSNorm and
+//!   rope, with a KV cache. Never use it for training: candle's fused ops
+//!   silently cut the gradient graph.
 //!
 //! Both take per-row position ids and an additive attention bias built with
 //! large finite negatives (never `-inf`), so left or right padded batches

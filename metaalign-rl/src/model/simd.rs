@@ -69,6 +69,12 @@ pub fn sum(x: &[f32]) -> f32 {
     reduce(x.len(), 0.0, |i| x[i], |a, b| a + b)
 }
 
+/// Sum of `f(x)` over `x`.
+#[inline(always)]
+pub fn sum_map(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    reduce(x.len(), 0.0, |i| f(x[i]), |a, b| a + b)
+}
+
 /// Dot product of `a` and `b` (over the shorter length).
 #[inline(always)]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {

@@ -466,20 +466,18 @@ impl QwenPolicy {
         if opts.temperature != 1.0 && opts.temperature > 0.0 {
             logits = (logits / opts.temperature).map_err(cerr)?;
         }
-        let lsm = candle_nn::ops::log_softmax(&logits, D::Minus1).map_err(cerr)?;
         let targets = ids_t
             .narrow(1, p, t)
             .map_err(cerr)?
             .contiguous()
-            .map_err(cerr)?
-            .unsqueeze(2)
             .map_err(cerr)?;
-        let logprobs = lsm
-            .gather(&targets, 2)
-            .map_err(cerr)?
-            .squeeze(2)
-            .map_err(cerr)?;
+        // One fused node on the CPU (log-softmax + gather with its own
+        // backward); the entropy, when asked for, needs the whole
+        // log-softmax anyway.
+        let logprobs =
+            crate::model::fused_layers::token_logprobs(&logits, &targets).map_err(cerr)?;
         let entropy = if opts.entropy {
+            let lsm = candle_nn::ops::log_softmax(&logits, D::Minus1).map_err(cerr)?;
             let e = (lsm.exp().map_err(cerr)? * &lsm)
                 .map_err(cerr)?
                 .sum(D::Minus1)
