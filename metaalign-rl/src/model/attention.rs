@@ -17,14 +17,17 @@
 
 use std::sync::{Arc, Mutex};
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape, Storage, Tensor};
+use candle_core::{
+    CpuStorage, CustomOp1, CustomOp3, DType, Layout, Result, Shape, Storage, Tensor, D,
+};
 use rayon::prelude::*;
 
 use super::fused::{f32_slice, open_lengths, softmax_backward_rows_in_place, softmax_rows};
 
 /// `softmax(scale · q·kᵀ + bias) · v` over grouped heads; returns
 /// [B, nh, T, hd]. Differentiable in `q`, `k` and `v` (the bias is a
-/// constant mask). CPU f32 only: callers use the composed form elsewhere.
+/// constant mask). f32 on the CPU takes the fused op; other devices and
+/// dtypes the composed form, which gives the same values (up to rounding).
 pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, bias: &Tensor, scale: f64) -> Result<Tensor> {
     let (b, nh, t, hd) = q.dims4()?;
     let (bk, nkv, s, hdk) = k.dims4()?;
@@ -42,6 +45,12 @@ pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, bias: &Tensor, scale: f64) 
             bias.dims()
         );
     }
+    let cpu_f32 = [q, k, v, bias]
+        .iter()
+        .all(|t| t.device().is_cpu() && t.dtype() == DType::F32);
+    if !cpu_f32 {
+        return composed(q, k, v, bias, scale);
+    }
     let op = Attention {
         bias: bias.contiguous()?,
         scale: scale as f32,
@@ -49,6 +58,30 @@ pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, bias: &Tensor, scale: f64) 
     };
     q.contiguous()?
         .apply_op3(&k.contiguous()?, &v.contiguous()?, op)
+}
+
+/// The same attention from candle ops (still over grouped heads, so no KV
+/// head is copied).
+fn composed(q: &Tensor, k: &Tensor, v: &Tensor, bias: &Tensor, scale: f64) -> Result<Tensor> {
+    let (b, nh, t, hd) = q.dims4()?;
+    let (_, nkv, s, _) = k.dims4()?;
+    let rep = nh / nkv;
+    let scores = q
+        .contiguous()?
+        .reshape((b, nkv, rep * t, hd))?
+        .matmul(&k.contiguous()?.t()?)?
+        .reshape((b, nh, t, s))?;
+    let x = (scores * scale)?.broadcast_add(bias)?;
+    // Without a graph to record (sampling, frozen scoring) candle's fused
+    // kernel is right on every device; with one, the composed form.
+    let p = if x.track_op() {
+        candle_nn::ops::softmax(&x, D::Minus1)
+    } else {
+        candle_nn::ops::softmax_last_dim(&x)
+    }?;
+    p.reshape((b, nkv, rep * t, s))?
+        .matmul(&v.contiguous()?)?
+        .reshape((b, nh, t, hd))
 }
 
 /// Block sizes of one call.
@@ -304,22 +337,7 @@ impl CustomOp1 for AttentionBackward {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::{Device, Var, D};
-
-    /// The composed (autograd) form over repeated KV heads.
-    fn composed(q: &Tensor, k: &Tensor, v: &Tensor, bias: &Tensor, scale: f64) -> Result<Tensor> {
-        let (b, nh, t, hd) = q.dims4()?;
-        let (_, nkv, s, _) = k.dims4()?;
-        let rep = nh / nkv;
-        let scores = q
-            .reshape((b, nkv, rep * t, hd))?
-            .matmul(&k.t()?)?
-            .reshape((b, nh, t, s))?;
-        let p = candle_nn::ops::softmax(&(scores * scale)?.broadcast_add(bias)?, D::Minus1)?;
-        p.reshape((b, nkv, rep * t, s))?
-            .matmul(v)?
-            .reshape((b, nh, t, hd))
-    }
+    use candle_core::{Device, Var};
 
     fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
         (a - b)
@@ -347,6 +365,17 @@ mod tests {
         let reference = composed(&q, &k, &v, &bias, scale)?;
         let diff = max_diff(&fused, &reference);
         assert!(diff < 1e-5, "forward differs by {diff}");
+        // Off the fused op's domain (here f64) `attention` is the composed
+        // form. Compared on the unpadded first row: padding rows are fully
+        // masked, uniform in f32 but not in f64 (the -1e9 mask no longer
+        // swallows the scores), and no loss reads them.
+        let f64s = |t: &Tensor| t.to_dtype(DType::F64);
+        let wide = attention(&f64s(&q)?, &f64s(&k)?, &f64s(&v)?, &f64s(&bias)?, scale)?;
+        let diff = max_diff(
+            &wide.to_dtype(DType::F32)?.narrow(0, 0, 1)?,
+            &reference.narrow(0, 0, 1)?,
+        );
+        assert!(diff < 1e-5, "f64 fallback differs by {diff}");
         let upstream = Tensor::randn(0f32, 1.0, fused.dims(), &dev)?;
         let gf = (fused * &upstream)?.sum_all()?.backward()?;
         let gr = (reference * &upstream)?.sum_all()?.backward()?;

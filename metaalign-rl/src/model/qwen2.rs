@@ -17,8 +17,8 @@
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::kv_cache::KvCache;
 
+use super::attention::attention;
 use super::config::ModelConfig;
-use super::fused::scaled_masked_softmax;
 use super::fused_layers::{self, rms_norm, rope_transposed, swiglu};
 
 /// The additive bias for masked attention entries.
@@ -89,36 +89,6 @@ impl Cache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
-
-/// Grouped-query attention without copying K and V per query head: the
-/// `nh / nkv` query heads that share a KV head are stacked along the time
-/// axis (HF's `repeat_kv` order: head `h` reads KV head `h / rep`), so one
-/// batched matmul per KV head serves them all. `q` [B, nh, T, hd], `k` and
-/// `v` [B, nkv, S, hd], `bias` [B, 1, T, S]; returns [B, nh, T, hd].
-fn grouped_attention(
-    q: &Tensor,
-    k: &Tensor,
-    v: &Tensor,
-    bias: &Tensor,
-    scale: f64,
-) -> Result<Tensor> {
-    let cpu_f32 = [q, k, v, bias]
-        .iter()
-        .all(|t| t.device().is_cpu() && t.dtype() == DType::F32);
-    if cpu_f32 {
-        return super::attention::attention(q, k, v, bias, scale);
-    }
-    let (b, nh, t, hd) = q.dims4()?;
-    let (_, nkv, _, _) = k.dims4()?;
-    let rep = nh / nkv;
-    let q = q.contiguous()?.reshape((b, nkv, rep * t, hd))?;
-    // Scores stay in the grouped [B, nkv, rep·T, S] layout: the softmax
-    // reads it directly, so no reshape nodes (each a zeroed tensor and an
-    // add in the backward) wrap the largest tensors of the step.
-    let scores = q.matmul(&k.contiguous()?.t()?)?;
-    let att = scaled_masked_softmax(&scores, bias, scale)?;
-    att.matmul(&v.contiguous()?)?.reshape((b, nh, t, hd))
 }
 
 impl Qwen2 {
@@ -249,7 +219,7 @@ impl Qwen2 {
                 .reshape((b, t, nkv, hd))?
                 .transpose(1, 2)?
                 .contiguous()?;
-            let y = grouped_attention(&q, &k, &v, bias, scale)?
+            let y = attention(&q, &k, &v, bias, scale)?
                 .transpose(1, 2)?
                 .reshape((b, t, nh * hd))?;
             x = (x + layer.o.forward(&y)?)?;
@@ -347,7 +317,7 @@ impl Qwen2 {
                 Some(c) => c.layers[li].append(&k, &v)?,
                 None => (k, v),
             };
-            let y = grouped_attention(&q, &k, &v, bias, scale)?
+            let y = attention(&q, &k, &v, bias, scale)?
                 .transpose(1, 2)?
                 .reshape((b, t, nh * hd))?;
             x = (x + layer.o.forward(&y)?)?;
