@@ -17,12 +17,12 @@
 
 use std::sync::{Arc, Mutex};
 
-use candle_core::{
-    CpuStorage, CustomOp1, CustomOp3, DType, Layout, Result, Shape, Storage, Tensor, D,
-};
+use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape, Storage, Tensor, D};
 use rayon::prelude::*;
 
-use super::fused::{f32_slice, open_lengths, softmax_backward_rows_in_place, softmax_rows};
+use super::fused::{
+    cpu_f32, f32_slice, matmul, open_lengths, softmax_backward_rows_in_place, softmax_rows,
+};
 
 /// `softmax(scale · q·kᵀ + bias) · v` over grouped heads; returns
 /// [B, nh, T, hd]. Differentiable in `q`, `k` and `v` (the bias is a
@@ -45,10 +45,7 @@ pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, bias: &Tensor, scale: f64) 
             bias.dims()
         );
     }
-    let cpu_f32 = [q, k, v, bias]
-        .iter()
-        .all(|t| t.device().is_cpu() && t.dtype() == DType::F32);
-    if !cpu_f32 {
+    if !cpu_f32(&[q, k, v, bias]) {
         return composed(q, k, v, bias, scale);
     }
     let op = Attention {
@@ -108,54 +105,6 @@ impl Dims {
             s,
             hd,
         })
-    }
-}
-
-/// `dst = lhs · rhs` for row-major-or-transposed operands given by strides
-/// (`rs` between rows, `cs` between columns), single-threaded (callers run
-/// blocks in parallel). `dst` is m × n, row-major.
-#[allow(clippy::too_many_arguments)]
-fn matmul(
-    (m, n, k): (usize, usize, usize),
-    dst: &mut [f32],
-    lhs: &[f32],
-    (lhs_rs, lhs_cs): (usize, usize),
-    rhs: &[f32],
-    (rhs_rs, rhs_cs): (usize, usize),
-) {
-    let last = |rows: usize, cols: usize, rs: usize, cs: usize| {
-        (rows.max(1) - 1) * rs + (cols.max(1) - 1) * cs
-    };
-    assert!(
-        dst.len() >= m * n
-            && (m * k == 0 || lhs.len() > last(m, k, lhs_rs, lhs_cs))
-            && (k * n == 0 || rhs.len() > last(k, n, rhs_rs, rhs_cs)),
-        "attention matmul out of bounds"
-    );
-    // SAFETY: the assertion above keeps every element gemm reads or writes
-    // inside the slices.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            lhs.as_ptr(),
-            lhs_cs as isize,
-            lhs_rs as isize,
-            rhs.as_ptr(),
-            rhs_cs as isize,
-            rhs_rs as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
     }
 }
 
@@ -233,13 +182,15 @@ impl CustomOp3 for Attention {
                             (hd, 1),
                             k,
                             (1, hd),
+                            false,
+                            false,
                         );
                         let row = (block / d.nkv) * d.t;
                         let bias = &bias[row * s..][..d.t * s];
                         softmax_rows(p, scores, bias, &open[row..][..d.t], s, self.scale);
                     });
                     // y = P · V
-                    matmul((rows, hd, s), y, p, (s, 1), v, (hd, 1));
+                    matmul((rows, hd, s), y, p, (s, 1), v, (hd, 1), false, false);
                 });
             Ok(())
         })?;
@@ -320,14 +271,14 @@ impl CustomOp1 for AttentionBackward {
                 let (k, v) = (&k[kv..][..s * hd], &v[kv..][..s * hd]);
                 let (q, dy) = (&q[qb..][..rows * hd], &dy[qb..][..rows * hd]);
                 // dV = Pᵀ · dY
-                matmul((s, hd, rows), dv, p, (1, s), dy, (hd, 1));
+                matmul((s, hd, rows), dv, p, (1, s), dy, (hd, 1), false, false);
                 // dP = dY · Vᵀ, then dS = scale · P ⊙ (dP − rowsum(dP ⊙ P))
                 with_scratch(rows * s, |ds| {
-                    matmul((rows, s, hd), ds, dy, (hd, 1), v, (1, hd));
+                    matmul((rows, s, hd), ds, dy, (hd, 1), v, (1, hd), false, false);
                     softmax_backward_rows_in_place(ds, p, s, self.scale);
                     // dQ = dS · K, dK = dSᵀ · Q
-                    matmul((rows, hd, s), dq, ds, (s, 1), k, (hd, 1));
-                    matmul((s, hd, rows), dk, ds, (1, s), q, (hd, 1));
+                    matmul((rows, hd, s), dq, ds, (s, 1), k, (hd, 1), false, false);
+                    matmul((s, hd, rows), dk, ds, (1, s), q, (hd, 1), false, false);
                 });
             });
         Ok((CpuStorage::F32(all), Shape::from(q.len() + 2 * k.len())))
@@ -337,7 +288,7 @@ impl CustomOp1 for AttentionBackward {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::{Device, Var};
+    use candle_core::{DType, Device, Var};
 
     fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
         (a - b)

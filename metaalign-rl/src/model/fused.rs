@@ -1,5 +1,6 @@
 //! Pieces shared by the fused CPU ops (`fused_layers`, `attention`): access
-//! to contiguous CPU storage and the masked-softmax row kernels.
+//! to contiguous CPU storage, matrix products, and the masked-softmax row
+//! kernels.
 //!
 //! `softmax(scale * scores + bias)` over the last dimension is the largest
 //! elementwise cost of a training step; composed from candle ops it makes
@@ -8,10 +9,25 @@
 //! per row and the backward, `d scores = scale * y * (dy - sum(dy * y))`, in
 //! one more.
 
-use candle_core::{CpuStorage, Layout, Result};
+use candle_core::{CpuStorage, DType, Layout, Result, Tensor};
 
 use super::simd::{self, multiversion};
 
+/// Whether every tensor is f32 on the CPU (the fused kernels' domain).
+pub(crate) fn cpu_f32(ts: &[&Tensor]) -> bool {
+    ts.iter()
+        .all(|t| t.device().is_cpu() && t.dtype() == DType::F32)
+}
+
+/// The elements `layout` covers, which must be contiguous.
+fn contiguous_part<'a, T>(data: &'a [T], layout: &Layout, what: &str) -> Result<&'a [T]> {
+    match layout.contiguous_offsets() {
+        Some((start, end)) => Ok(&data[start..end]),
+        None => candle_core::bail!("{what}: expected a contiguous tensor"),
+    }
+}
+
+/// A contiguous f32 tensor's elements; `what` names it in errors.
 pub(crate) fn f32_slice<'a>(
     storage: &'a CpuStorage,
     layout: &Layout,
@@ -20,9 +36,76 @@ pub(crate) fn f32_slice<'a>(
     let CpuStorage::F32(data) = storage else {
         candle_core::bail!("{what}: expected f32 storage");
     };
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("{what}: expected a contiguous tensor"),
+    contiguous_part(data, layout, what)
+}
+
+/// A contiguous u32 tensor's elements; `what` names it in errors.
+pub(crate) fn u32_slice<'a>(
+    storage: &'a CpuStorage,
+    layout: &Layout,
+    what: &str,
+) -> Result<&'a [u32]> {
+    let CpuStorage::U32(data) = storage else {
+        candle_core::bail!("{what}: expected u32 storage");
+    };
+    contiguous_part(data, layout, what)
+}
+
+/// `dst = lhs · rhs` (or `dst += lhs · rhs` with `accumulate`) with the
+/// `gemm` crate candle uses. `dst` is m × n row-major; the operands are
+/// given by strides (`rs` between rows, `cs` between columns), so transposes
+/// cost nothing. `parallel` spreads the product over candle's thread count;
+/// callers that already run blocks in parallel pass `false`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul(
+    (m, n, k): (usize, usize, usize),
+    dst: &mut [f32],
+    lhs: &[f32],
+    (lhs_rs, lhs_cs): (usize, usize),
+    rhs: &[f32],
+    (rhs_rs, rhs_cs): (usize, usize),
+    accumulate: bool,
+    parallel: bool,
+) {
+    let last = |rows: usize, cols: usize, rs: usize, cs: usize| {
+        (rows.max(1) - 1) * rs + (cols.max(1) - 1) * cs
+    };
+    assert!(
+        dst.len() >= m * n
+            && (m * k == 0 || lhs.len() > last(m, k, lhs_rs, lhs_cs))
+            && (k * n == 0 || rhs.len() > last(k, n, rhs_rs, rhs_cs)),
+        "matmul operands out of bounds"
+    );
+    let threads = candle_core::utils::get_num_threads();
+    let parallelism = if parallel && threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: the assertion above keeps every element gemm reads or writes
+    // inside the slices.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.as_ptr(),
+            lhs_cs as isize,
+            lhs_rs as isize,
+            rhs.as_ptr(),
+            rhs_cs as isize,
+            rhs_rs as isize,
+            if accumulate { 1.0 } else { 0.0 },
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
     }
 }
 

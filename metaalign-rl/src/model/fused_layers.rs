@@ -14,14 +14,8 @@
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor, D};
 use rayon::prelude::*;
 
-use super::fused::f32_slice;
+use super::fused::{cpu_f32, f32_slice, matmul, u32_slice};
 use super::simd::{self, multiversion, sigmoid};
-
-/// Whether every tensor is f32 on the CPU (the fused kernels' domain).
-fn cpu_f32(ts: &[&Tensor]) -> bool {
-    ts.iter()
-        .all(|t| t.device().is_cpu() && t.dtype() == DType::F32)
-}
 
 /// Rows handled per parallel task: enough work to amortize a rayon task.
 fn rows_per_task(width: usize) -> usize {
@@ -70,45 +64,6 @@ pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
 struct Linear;
 
 impl Linear {
-    /// `x · wᵀ` onto `dst` (which holds the bias rows, or zeros).
-    fn gemm(x: &[f32], w: &[f32], inp: usize, dst: &mut [f32]) {
-        let out = w.len() / inp.max(1);
-        let rows = dst.len() / out.max(1);
-        let threads = candle_core::utils::get_num_threads();
-        let parallelism = if threads > 1 {
-            gemm::Parallelism::Rayon(threads)
-        } else {
-            gemm::Parallelism::None
-        };
-        debug_assert_eq!(x.len(), rows * inp);
-        // SAFETY: dst is rows × out (row stride out), x is rows × inp (row
-        // stride inp) and w is out × inp, read as its transpose inp × out
-        // (row stride 1, column stride inp): every index stays in bounds.
-        unsafe {
-            gemm::gemm(
-                rows,
-                out,
-                inp,
-                dst.as_mut_ptr(),
-                1,
-                out as isize,
-                true,
-                x.as_ptr(),
-                1,
-                inp as isize,
-                w.as_ptr(),
-                inp as isize,
-                1,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                parallelism,
-            );
-        }
-    }
-
     fn forward(
         x: &[f32],
         xl: &Layout,
@@ -128,7 +83,17 @@ impl Linear {
             }
             None => vec![0f32; rows * out],
         };
-        Self::gemm(x, w, inp, &mut y);
+        // y (+)= x · wᵀ, wᵀ read from w with row stride 1, column stride inp.
+        matmul(
+            (rows, out, inp),
+            &mut y,
+            x,
+            (inp, 1),
+            w,
+            (1, inp),
+            bias.is_some(),
+            true,
+        );
         let mut dims = xl.shape().dims().to_vec();
         if let Some(last) = dims.last_mut() {
             *last = out;
@@ -665,16 +630,6 @@ pub fn token_logprobs(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
     logits
         .contiguous()?
         .apply_op2(&targets.contiguous()?, TokenLogprobs)
-}
-
-fn u32_slice<'a>(storage: &'a CpuStorage, layout: &Layout, what: &str) -> Result<&'a [u32]> {
-    let CpuStorage::U32(data) = storage else {
-        candle_core::bail!("{what}: expected u32 storage");
-    };
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("{what}: expected a contiguous tensor"),
-    }
 }
 
 /// A target id past the vocabulary: an error, not a panic.
