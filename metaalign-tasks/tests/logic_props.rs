@@ -19,6 +19,20 @@ fn deduction_task(level: u32, seed: u64) -> Task {
     g.generate(Level(level), 0, &mut rng).unwrap()
 }
 
+/// The task's puzzle and its own answer's assignment with the variables at
+/// `flips` negated (a variable picked twice is flipped back).
+fn flipped_answer(t: &Task, flips: &[prop::sample::Index]) -> (DeductionPuzzle, Vec<bool>) {
+    let (p, _) = DeductionPuzzle::from_ground_truth(&t.ground_truth).unwrap();
+    let Ok(Claim::Assignment(mut values)) = parse_answer(&t.answer, &p.names) else {
+        panic!("own answer unreadable");
+    };
+    for f in flips {
+        let i = f.index(values.len());
+        values[i] = !values[i];
+    }
+    (p, values)
+}
+
 fn abduction_task(level: u32, seed: u64) -> Task {
     let g = AbductionGenerator::default();
     let mut rng = item_rng(seed, "prop/abduction", 0);
@@ -44,14 +58,7 @@ proptest! {
         flips in proptest::collection::vec(any::<prop::sample::Index>(), 1..3),
     ) {
         let t = deduction_task(level, seed);
-        let (p, _) = DeductionPuzzle::from_ground_truth(&t.ground_truth).unwrap();
-        let Ok(Claim::Assignment(mut values)) = parse_answer(&t.answer, &p.names) else {
-            panic!("own answer unreadable");
-        };
-        for f in &flips {
-            let i = f.index(values.len());
-            values[i] = !values[i];
-        }
+        let (p, values) = flipped_answer(&t, &flips);
         let corrupted = p.answer_text(&values);
         let verdict = DeductionGenerator::default().verifier().verify(&t, &wrap(&corrupted));
         let valid = first_falsified(&p.formulas, &values).is_none();
@@ -72,14 +79,7 @@ proptest! {
         let t = deduction_task(level, seed);
         let mut full = t.clone();
         full.ground_truth.as_object_mut().unwrap().remove("unique");
-        let (p, _) = DeductionPuzzle::from_ground_truth(&t.ground_truth).unwrap();
-        let Ok(Claim::Assignment(mut values)) = parse_answer(&t.answer, &p.names) else {
-            panic!("own answer unreadable");
-        };
-        for f in &flips {
-            let i = f.index(values.len());
-            values[i] = !values[i];
-        }
+        let (p, values) = flipped_answer(&t, &flips);
         let v = DeductionGenerator::default().verifier();
         let answers = [
             p.answer_text(&values),
