@@ -471,22 +471,28 @@ impl QwenPolicy {
             .map_err(cerr)?
             .contiguous()
             .map_err(cerr)?;
-        // One fused node on the CPU (log-softmax + gather with its own
-        // backward); the entropy, when asked for, needs the whole
-        // log-softmax anyway.
-        let logprobs =
-            crate::model::fused_layers::token_logprobs(&logits, &targets).map_err(cerr)?;
-        let entropy = if opts.entropy {
+        // Without the entropy, one fused node on the CPU (log-softmax +
+        // gather with its own backward). The entropy needs the whole
+        // log-softmax, so then both read the one composed log-softmax
+        // rather than computing it twice.
+        let (logprobs, entropy) = if opts.entropy {
             let lsm = candle_nn::ops::log_softmax(&logits, D::Minus1).map_err(cerr)?;
+            let logprobs = lsm
+                .gather(&targets.unsqueeze(2).map_err(cerr)?, 2)
+                .map_err(cerr)?
+                .squeeze(2)
+                .map_err(cerr)?;
             let e = (lsm.exp().map_err(cerr)? * &lsm)
                 .map_err(cerr)?
                 .sum(D::Minus1)
                 .map_err(cerr)?
                 .neg()
                 .map_err(cerr)?;
-            Some(e)
+            (logprobs, Some(e))
         } else {
-            None
+            let logprobs =
+                crate::model::fused_layers::token_logprobs(&logits, &targets).map_err(cerr)?;
+            (logprobs, None)
         };
         let mvals: Vec<f32> = batch
             .iter()
