@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use metaalign::core::merge::{MergeInputs, MergeModel, MergeOptions};
 use metaalign::core::pipeline::{CancelFlag, MetricsSink};
-use metaalign::core::{Level, TrainerConfig};
+use metaalign::core::{HoldOut, Level, TrainerConfig};
 use metaalign::core::{MergeConfig, Policy, RewardScheme, TaskConfig, TaskGenerator, TrainInputs};
 use metaalign::merge::methods::LinearConfig;
 use metaalign::rl::eval::report::{build_rows, EvalSettings, ModelResults, Report, TableSpec};
@@ -50,6 +50,7 @@ async fn train(
             reward,
             out_dir: out.to_path_buf(),
             seed: SEED,
+            holdout: HoldOut::default(),
             device: "cpu".into(),
             metrics: metrics.for_stage(out.file_name().unwrap_or_default().to_string_lossy()),
             cancel: cancel.clone(),

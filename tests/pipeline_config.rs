@@ -208,6 +208,22 @@ fn run_section_and_top_level_errors() {
     assert_has(&e, &["missing section `[run]`"]);
     let e = parse_err("[run]\nname = \"bad/name\"\n");
     assert_has(&e, &["pipe.toml:2:8:", "run name `bad/name`"]);
+    let e = parse_err("[run]\nname = \"t\"\nholdout = { test = 0.7, validation = 0.4 }\n");
+    assert_has(
+        &e,
+        &[
+            "pipe.toml:3:",
+            "holdout.test + holdout.validation",
+            "key `run.holdout`",
+        ],
+    );
+    let e = parse_err("[run]\nname = \"t\"\nholdout = { tst = 0.2 }\n");
+    assert_has(&e, &["unknown field `tst`", "key `run.holdout.tst`"]);
+    let ok = parse("[run]\nname = \"t\"\nholdout = { test = 0.5 }\n").unwrap();
+    assert_eq!(
+        (ok.settings.holdout.test, ok.settings.holdout.validation),
+        (0.5, 0.1)
+    );
     let e = parse_err(&format!(
         "{HEAD}[[stages]]\nkind = \"test_produce\"\nvalue = \"v\"\n"
     ));

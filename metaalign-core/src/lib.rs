@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod error;
+pub mod holdout;
 pub mod merge;
 pub mod pipeline;
 pub mod policy;
@@ -22,6 +23,7 @@ pub mod verdict;
 
 pub use config::{MergeConfig, PolicyConfig, RewardConfig, StageConfig, TaskConfig, TrainerConfig};
 pub use error::{Error, Result};
+pub use holdout::{HoldOut, Part};
 pub use merge::{MergeInputs, MergeModel, MergeOptions, MergeSummary, Merger};
 pub use policy::{Generation, Policy, SamplingParams};
 pub use registry::{Registration, Slot};

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::error::Result;
+use crate::holdout::HoldOut;
 use crate::pipeline::{CancelFlag, MetricsSink};
 use crate::reward::RewardScheme;
 use crate::task::{Level, TaskGenerator};
@@ -26,6 +27,9 @@ pub struct TrainInputs {
     /// own state here resumes from it.
     pub out_dir: PathBuf,
     pub seed: u64,
+    /// Puzzles a trainer must not draw (they belong to test and validation
+    /// sets); the run's `[run] holdout`.
+    pub holdout: HoldOut,
     /// `cpu` or `cuda:N`.
     pub device: String,
     pub metrics: MetricsSink,

@@ -404,6 +404,7 @@ method = { kind = "linear" }
         out_dir: tmp.path().into(),
         seed: 1,
         device: "cpu".into(),
+        holdout: Default::default(),
     };
     let ctx = || {
         let mut inputs = std::collections::BTreeMap::new();

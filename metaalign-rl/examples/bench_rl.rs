@@ -71,6 +71,7 @@ fn main() -> metaalign_core::Result<()> {
             reward: Arc::new(metaalign_tasks::PaperReward::default()),
             out_dir: out.clone(),
             seed: 3,
+            holdout: metaalign_core::HoldOut::default(),
             device: "cpu".into(),
             metrics: MetricsSink::discard(),
             cancel: CancelFlag::default(),

@@ -47,6 +47,7 @@ fn inputs(
         reward,
         out_dir: out.to_path_buf(),
         seed: 5,
+        holdout: metaalign_core::HoldOut::default(),
         device: "cpu".into(),
         metrics: MetricsSink::discard(),
         cancel,

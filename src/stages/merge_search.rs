@@ -266,6 +266,7 @@ impl StageConfig for MergeSearchStage {
             max_new_tokens: v.max_new_tokens,
             batch_size: v.batch_size,
             seed: ctx.settings.seed,
+            holdout: ctx.settings.holdout,
             ..EvalOptions::default()
         };
         let sets = Arc::new(build_sets(&sources, &opts, Split::Validation)?);

@@ -122,6 +122,13 @@ impl Pipeline {
                 &at(span, KeyPath::default().key("run").key("name")),
             ));
         }
+        if let Err(e) = settings.holdout.validate() {
+            let span = table_key_span(run, "holdout").unwrap_or(run.span());
+            return Err(fail(
+                &e.to_string(),
+                &at(span, KeyPath::default().key("run").key("holdout")),
+            ));
+        }
         if settings.out_dir.is_relative() {
             settings.out_dir = base_dir.join(&settings.out_dir);
         }

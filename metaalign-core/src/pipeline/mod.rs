@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::holdout::HoldOut;
 use crate::task::TaskGenerator;
 
 /// `[run]`: settings shared by every stage.
@@ -41,6 +42,10 @@ pub struct RunSettings {
     /// `cpu` or `cuda:N`.
     #[serde(default = "default_device")]
     pub device: String,
+    /// Shares of each level's puzzle space kept for test and validation
+    /// sets and never drawn by a trainer (default 0.1 each).
+    #[serde(default)]
+    pub holdout: HoldOut,
 }
 
 fn default_out_dir() -> PathBuf {

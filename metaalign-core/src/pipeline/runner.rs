@@ -242,6 +242,7 @@ fn stage_key(
         "config": serde_json::to_value(&entry.config)?,
         "seed": pipeline.settings.seed,
         "device": pipeline.settings.device,
+        "holdout": serde_json::to_value(pipeline.settings.holdout)?,
         "inputs": inputs,
         "tasks": tasks,
     });

@@ -1,13 +1,14 @@
 //! Running a policy on held-out sets: batched greedy generation (and
 //! optional sampling for avg@k / pass@k), verified by each task's verifier.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use metaalign_core::pipeline::CancelFlag;
 use metaalign_core::seed::derive_seed;
 use metaalign_core::{
-    Error, Generation, Level, Result, SamplingParams, Task, TaskGenerator, Verdict, Verifier,
+    Error, Generation, HoldOut, Level, Result, SamplingParams, Task, TaskGenerator, Verdict,
+    Verifier,
 };
 use metaalign_tasks::ChatTemplate;
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,9 @@ pub struct EvalOptions {
     /// The seed the held-out sets derive from (normally the run seed, so
     /// every evaluate stage of a run uses the same test set).
     pub seed: u64,
+    /// Which puzzles test and validation sets may hold (the run's
+    /// `[run] holdout`, the same split its trainers respected).
+    pub holdout: HoldOut,
 }
 
 impl Default for EvalOptions {
@@ -49,6 +53,7 @@ impl Default for EvalOptions {
             max_new_tokens: 256,
             batch_size: 32,
             seed: 0,
+            holdout: HoldOut::default(),
         }
     }
 }
@@ -62,9 +67,9 @@ pub struct EvalSet {
     pub verifier: Arc<dyn Verifier>,
 }
 
-/// Builds the sets of a split for each source and level. Test sets skip
-/// any puzzle of the validation split, so weights picked on validation are
-/// never scored on the same puzzles.
+/// Builds the sets of a split for each source and level. Test and
+/// validation sets come from disjoint parts of the puzzle space, so weights
+/// picked on validation are never scored on the same puzzles.
 pub fn build_sets(
     sources: &[(String, Arc<dyn TaskGenerator>)],
     opts: &EvalOptions,
@@ -80,21 +85,6 @@ pub fn build_sets(
             None => generator.levels(),
         };
         for level in levels {
-            let exclude: HashSet<String> = if split == Split::Test {
-                heldout_tasks(
-                    generator.as_ref(),
-                    name,
-                    level,
-                    opts.count,
-                    opts.seed,
-                    Split::Validation,
-                    &HashSet::new(),
-                )
-                .map(|ts| ts.into_iter().map(|t| t.puzzle).collect())
-                .unwrap_or_default()
-            } else {
-                HashSet::new()
-            };
             let tasks = heldout_tasks(
                 generator.as_ref(),
                 name,
@@ -102,7 +92,7 @@ pub fn build_sets(
                 opts.count,
                 opts.seed,
                 split,
-                &exclude,
+                &opts.holdout,
             )?;
             sets.push(EvalSet {
                 source: name.clone(),

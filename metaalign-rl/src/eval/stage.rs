@@ -30,7 +30,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use metaalign_core::pipeline::{
-    Artifact, ArtifactKind, InputRef, OutputDecl, StageContext, StageOutputs, ValidateContext,
+    Artifact, ArtifactKind, InputRef, OutputDecl, RunSettings, StageContext, StageOutputs,
+    ValidateContext,
 };
 use metaalign_core::{Error, Result, StageConfig, TaskGenerator};
 use serde::de::{MapAccess, Visitor};
@@ -138,10 +139,14 @@ pub struct EvaluateStage {
     /// evaluate stage of the run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// Which held-out part to draw from: `"test"` (default) or
+    /// `"validation"` (for choosing settings without touching the test set).
+    #[serde(default, skip_serializing_if = "Split::is_test")]
+    pub split: Split,
 }
 
 impl EvaluateStage {
-    fn options(&self, run_seed: u64) -> EvalOptions {
+    fn options(&self, run: &RunSettings) -> EvalOptions {
         EvalOptions {
             count: self.count,
             levels: self.levels.clone(),
@@ -151,7 +156,8 @@ impl EvaluateStage {
             top_k: self.top_k,
             max_new_tokens: self.max_new_tokens,
             batch_size: self.batch_size,
-            seed: self.seed.unwrap_or(run_seed),
+            seed: self.seed.unwrap_or(run.seed),
+            holdout: run.holdout,
         }
     }
 
@@ -243,8 +249,8 @@ impl EvaluateStage {
             .iter()
             .map(|n| Ok((n.clone(), ctx.task(n)?.clone())))
             .collect::<Result<_>>()?;
-        let opts = self.options(ctx.settings.seed);
-        let sets = build_sets(&sources, &opts, Split::Test)?;
+        let opts = self.options(&ctx.settings);
+        let sets = build_sets(&sources, &opts, self.split)?;
         let device = device_from_str(&ctx.settings.device)?;
         let results_dir = ctx.dir.join("results");
         let responses_dir = ctx.dir.join("responses");
@@ -516,6 +522,7 @@ mod tests {
                 out_dir: run_dir.to_path_buf(),
                 seed: 3,
                 device: "cpu".into(),
+                holdout: Default::default(),
             },
             inputs,
             tasks,
@@ -596,6 +603,49 @@ mod tests {
             serde_json::from_str(&std::fs::read_to_string(run_dir.join("report.json")).unwrap())
                 .unwrap();
         assert_eq!(run_report["results"].as_array().unwrap().len(), rows.len());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_validation_stage_scores_the_validation_part_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let model = tmp.path().join("model");
+        crate::policy::FreshPolicyConfig::default()
+            .build(5, "cpu")
+            .unwrap()
+            .save(&model)
+            .unwrap();
+        let mut st = stage();
+        st.avg_k = 0;
+        st.split = Split::Validation;
+        let text = toml::to_string(&st).unwrap();
+        assert!(text.contains("split = \"validation\""), "{text}");
+        let run_dir = tmp.path().join("run");
+        st.run(context(&run_dir, &model)).await.unwrap();
+        let holdout = metaalign_core::HoldOut::default();
+        let responses = std::fs::read_to_string(run_dir.join("eval/responses/a.jsonl")).unwrap();
+        let generator = metaalign_tasks::deduction::DeductionGenerator::default();
+        for line in responses.lines() {
+            let r: serde_json::Value = serde_json::from_str(line).unwrap();
+            let id = r["task_id"].as_str().unwrap();
+            assert!(id.starts_with("validation-"), "{id}");
+            // the id's generator index regenerates the same puzzle, in the
+            // validation part
+            let index: u64 = id.split('-').nth(3).unwrap().parse().unwrap();
+            let seed = super::super::heldout::split_seed(
+                3,
+                Split::Validation,
+                "deduction",
+                metaalign_core::Level(1),
+            );
+            let mut rng = metaalign_core::seed::item_rng(seed, "task", index);
+            let task = generator
+                .generate(metaalign_core::Level(1), index, &mut rng)
+                .unwrap();
+            assert_eq!(
+                holdout.part_of(&task.puzzle),
+                metaalign_core::Part::Validation
+            );
+        }
     }
 
     #[test]

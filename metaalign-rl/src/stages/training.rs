@@ -97,6 +97,7 @@ impl Plan<'_> {
             reward,
             out_dir: ctx.dir.clone(),
             seed: ctx.seed,
+            holdout: ctx.settings.holdout,
             device: ctx.settings.device.clone(),
             metrics: ctx.metrics.clone(),
             cancel: ctx.cancel.clone(),

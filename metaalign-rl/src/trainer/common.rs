@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use metaalign_core::seed::{derive_seed, item_rng};
-use metaalign_core::{Error, Level, Result, Task, TaskGenerator};
+use metaalign_core::{Error, HoldOut, Level, Part, Result, Task, TaskGenerator};
 use serde::{Deserialize, Serialize};
 
 use super::config::CommonSettings;
@@ -128,20 +128,35 @@ pub fn resolve_levels(
 /// Task `p` of step `step`: sources are used round robin; each source and
 /// level has its own seed stream (`train/<source>/L<level>`), disjoint from
 /// the evaluation streams, and the task index is `step · per_step + p`.
+/// Puzzles `holdout` keeps for test or validation sets are redrawn (from the
+/// same item stream, so the result stays a function of the index).
 pub fn draw_task(
     sources: &[(String, Arc<dyn TaskGenerator>)],
     seed: u64,
+    holdout: &HoldOut,
     level: Level,
     step: u64,
     per_step: usize,
     p: usize,
 ) -> Result<(usize, Task)> {
+    /// Redraws before concluding that the training part is empty.
+    const MAX_REDRAWS: usize = 10_000;
     let index = step * per_step as u64 + p as u64;
     let s = (index % sources.len() as u64) as usize;
     let (name, generator) = &sources[s];
     let stream = derive_seed(seed, &format!("train/{name}/L{}", level.0));
     let mut rng = item_rng(stream, "task", index);
-    Ok((s, generator.generate(level, index, &mut rng)?))
+    for _ in 0..MAX_REDRAWS {
+        let task = generator.generate(level, index, &mut rng)?;
+        if holdout.part_of(&task.puzzle) == Part::Train {
+            return Ok((s, task));
+        }
+    }
+    Err(Error::data(format!(
+        "task source `{name}` level {level}: {MAX_REDRAWS} draws in a row were held out \
+         (holdout test {}, validation {}); lower `[run] holdout` shares",
+        holdout.test, holdout.validation
+    )))
 }
 
 /// The seed of anything random in step `step` (sampling, shuffling).

@@ -345,7 +345,15 @@ impl RlTrainer {
         let template = ChatTemplate::default();
         let mut tasks: Vec<(usize, Task, Vec<u32>)> = Vec::with_capacity(s.prompts_per_step);
         for p in 0..s.prompts_per_step {
-            let (src, task) = draw_task(sources, inputs.seed, level, step, s.prompts_per_step, p)?;
+            let (src, task) = draw_task(
+                sources,
+                inputs.seed,
+                &inputs.holdout,
+                level,
+                step,
+                s.prompts_per_step,
+                p,
+            )?;
             let ids = policy.encode(&template.render_task(&task))?;
             tasks.push((src, task, ids));
         }

@@ -79,7 +79,7 @@ impl SftTrainer {
         policy: &QwenPolicy,
         opt: &mut Optimizer,
         sources: &[(String, Arc<dyn TaskGenerator>)],
-        seed: u64,
+        inputs: &TrainInputs,
         level: Level,
         step: u64,
     ) -> Result<(serde_json::Value, bool)> {
@@ -87,7 +87,15 @@ impl SftTrainer {
         let template = ChatTemplate::default();
         let mut batch = Vec::with_capacity(s.batch_size);
         for p in 0..s.batch_size {
-            let (_, task) = draw_task(sources, seed, level, step, s.batch_size, p)?;
+            let (_, task) = draw_task(
+                sources,
+                inputs.seed,
+                &inputs.holdout,
+                level,
+                step,
+                s.batch_size,
+                p,
+            )?;
             let prompt = policy.encode(&template.render_task(&task))?;
             let mut target = policy.encode(&sft_target(&task, s))?;
             if target.is_empty() {
@@ -219,7 +227,7 @@ impl SftTrainer {
             let Some(level) = state.level() else { break };
             let t0 = Instant::now();
             let (mut record, skipped) =
-                self.step(&policy, &mut opt, &sources, inputs.seed, level, state.step)?;
+                self.step(&policy, &mut opt, &sources, &inputs, level, state.step)?;
             if skipped {
                 state.skipped_steps += 1;
                 state.consecutive_bad += 1;
