@@ -51,6 +51,15 @@ pub(crate) fn u32_slice<'a>(
     contiguous_part(data, layout, what)
 }
 
+/// The thread count gemm calls get, read once: candle's `get_num_threads`
+/// parses /proc/cpuinfo on every call when `RAYON_NUM_THREADS` is unset
+/// (tens of thousands of opens per second of generation, more system time
+/// than the matmuls themselves).
+fn gemm_threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(candle_core::utils::get_num_threads)
+}
+
 /// `dst = lhs · rhs` (or `dst += lhs · rhs` with `accumulate`) with the
 /// `gemm` crate candle uses. `dst` is m × n row-major; the operands are
 /// given by strides (`rs` between rows, `cs` between columns), so transposes
@@ -76,7 +85,7 @@ pub(crate) fn matmul(
             && (k * n == 0 || rhs.len() > last(k, n, rhs_rs, rhs_cs)),
         "matmul operands out of bounds"
     );
-    let threads = candle_core::utils::get_num_threads();
+    let threads = gemm_threads();
     let parallelism = if parallel && threads > 1 {
         gemm::Parallelism::Rayon(threads)
     } else {
