@@ -6,9 +6,13 @@
 
 Each variant is a throw-away pipeline: the warm start as an `hf` policy, one
 RL stage (the trainer settings below) on level-1 induction or arithmetic
-(the tasks of examples/pipelines/rl-evidence.toml), then held-out greedy
-accuracy on 1,000 tasks. A `baseline` variant evaluates the warm start alone
-on the same tasks (same seed and stage name, so the same 1,000 tasks).
+(the tasks and `[run] holdout` of examples/pipelines/rl-evidence.toml),
+then greedy accuracy on the *validation* part of the puzzle space (`split =
+"validation"`: never trained on, and disjoint from the test part the
+pipeline reports on). A `baseline` variant evaluates the warm start alone on
+the same tasks (same seed and stage name, so the same tasks). `--steps N`
+gives every variant a step budget instead of the `--minutes` time box
+(reproducible, and fair when variants share cores).
 Variants run in parallel, each pinned to `--threads` cores (sched_setaffinity)
 (RAYON_NUM_THREADS likewise). Prints a markdown table and writes
 `summary.json` (rows: variant, task, steps, accuracy, delta vs baseline).
@@ -21,6 +25,9 @@ import os
 import subprocess
 import sys
 import time
+
+# The same split of the puzzle space as examples/pipelines/rl-evidence.toml.
+HOLDOUT = "{ test = 0.55, validation = 0.1 }"
 
 TASKS = {
     "induction": '{ kind = "short_prompt", inner = { kind = "induction", max_abs_value = 100, rationale = false } }',
@@ -56,16 +63,44 @@ VARIANTS = {
     "rpp-2ep-t07": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 32, samples_per_prompt = 4, temperature = 0.7, ppo_epochs = 2'),
     "rpp-2ep-64x4": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 64, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 2, mini_batches = 2'),
     "grpo-16x8-2mb": ("arithmetic", "grpo", "binary", 'learning_rate = 0.0002, prompts_per_step = 16, samples_per_prompt = 8, temperature = 1.0, mini_batches = 2'),
+    # Fourth round (fourth session): the puzzle space split by [run] holdout,
+    # scored on the validation part, from the new warm start.
+    "v4-base": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 64, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 2, mini_batches = 2'),
+    "v4-lr2e-4": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0002, prompts_per_step = 64, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 2, mini_batches = 2'),
+    "v4-lr5e-5": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.00005, prompts_per_step = 64, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 2, mini_batches = 2'),
+    "v4-lr3e-4": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0003, prompts_per_step = 64, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 2, mini_batches = 2'),
+    "v4-kl0": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 64, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 2, mini_batches = 2, kl_coef = 0.0'),
+    "v4-t07": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 64, samples_per_prompt = 4, temperature = 0.7, ppo_epochs = 2, mini_batches = 2'),
+    "v4-t12": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 64, samples_per_prompt = 4, temperature = 1.2, ppo_epochs = 2, mini_batches = 2'),
+    "v4-32x8": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 32, samples_per_prompt = 8, temperature = 1.0, ppo_epochs = 2, mini_batches = 2'),
+    "v4-1ep1mb": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 64, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 1, mini_batches = 1'),
+    "v4-4ep": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 64, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 4, mini_batches = 2'),
+    "v4-gb": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 64, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 2, mini_batches = 2, group_baseline = true'),
+    "v4-lr2e-4-kl0": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0002, prompts_per_step = 64, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 2, mini_batches = 2, kl_coef = 0.0'),
+    "v4-128x4": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 128, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 2, mini_batches = 4'),
+    "v4-klreward": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 64, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 2, mini_batches = 2, kl_placement = "reward"'),
+    "v4-seqmean": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 64, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 2, mini_batches = 2, loss_agg = "seq-mean-token-mean"'),
+    # Fifth round: one on-policy update per rollout batch (round four's
+    # best), with a step budget (`--steps 80`).
+    "v5-1ep": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 64, samples_per_prompt = 4, temperature = 1.0'),
+    "v5-1ep-lr2e-4": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0002, prompts_per_step = 64, samples_per_prompt = 4, temperature = 1.0'),
+    "v5-1ep-lr3e-4": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0003, prompts_per_step = 64, samples_per_prompt = 4, temperature = 1.0'),
+    "v5-1ep-32x8": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 32, samples_per_prompt = 8, temperature = 1.0'),
+    "v5-1ep-t07": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 64, samples_per_prompt = 4, temperature = 0.7'),
+    "v5-1ep-gb": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 64, samples_per_prompt = 4, temperature = 1.0, group_baseline = true'),
 }
 
 
-def pipeline(name, warm, work, minutes, count, seed, variant):
+def pipeline(name, warm, work, minutes, steps, count, seed, variant):
+    budget = (f"steps_per_level = {steps}, max_minutes = 60.0" if steps
+              else f"steps_per_level = 100000, max_minutes = {minutes}")
     lines = [
         "[run]",
         f'name = "{name}"',
         f'out_dir = "{work}"',
         f"seed = {seed}",
         'device = "cpu"',
+        f"holdout = {HOLDOUT}",
         "",
         "[policy]",
         'kind = "hf"',
@@ -89,8 +124,8 @@ def pipeline(name, warm, work, minutes, count, seed, variant):
             'from = "policy"',
             task_key,
             "levels = [1]",
-            f'trainer = {{ kind = "{kind}", {extra}, max_new_tokens = 40, steps_per_level = 100000, '
-            f"max_minutes = {minutes}, checkpoint_every = 1000 }}",
+            f'trainer = {{ kind = "{kind}", {extra}, max_new_tokens = 40, {budget}, '
+            "checkpoint_every = 1000 }",
             f'reward = {{ kind = "{reward}" }}',
             "",
         ]
@@ -98,7 +133,7 @@ def pipeline(name, warm, work, minutes, count, seed, variant):
         models = '{ rl = "rl.model" }'
     for task in eval_tasks:
         # One stage per task, named by the task, so every variant scores the
-        # same 1,000 tasks as the baseline.
+        # same validation tasks as the baseline.
         lines += [
             "[[stages]]",
             f'name = "eval_{task}"',
@@ -107,6 +142,7 @@ def pipeline(name, warm, work, minutes, count, seed, variant):
             f'tasks = ["{task}"]',
             "levels = [1]",
             f"count = {count}",
+            'split = "validation"',
             "max_new_tokens = 40",
             "",
         ]
@@ -121,7 +157,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--minutes", type=float, default=2.5)
     ap.add_argument("--first-core", type=int, default=0)
-    ap.add_argument("--count", type=int, default=1000, help="held-out tasks per task")
+    ap.add_argument("--steps", type=int, default=0, help="a step budget instead of --minutes")
+    ap.add_argument("--count", type=int, default=200, help="validation tasks per task")
     ap.add_argument("--seed", type=int, default=7, help="the run seed (rollouts, task draws)")
     ap.add_argument("--only", default="")
     a = ap.parse_args()
@@ -133,7 +170,7 @@ def main():
     for i, name in enumerate(names):
         path = os.path.join(work, f"{name}.toml")
         with open(path, "w") as f:
-            f.write(pipeline(name, warm, work, a.minutes, a.count, a.seed, VARIANTS.get(name)))
+            f.write(pipeline(name, warm, work, a.minutes, a.steps, a.count, a.seed, VARIANTS.get(name)))
         first = a.first_core + i * a.threads
         cores = set(range(first, first + a.threads))
         env = dict(os.environ, RAYON_NUM_THREADS=str(a.threads))
@@ -179,7 +216,7 @@ def main():
     with open(os.path.join(work, "summary.json"), "w") as f:
         json.dump(dict(baseline=base, rows=rows), f, indent=1)
     print(f"baseline (warm start): {base}")
-    print("| variant | task | settings | steps | held-out greedy | vs warm start |")
+    print("| variant | task | settings | steps | validation greedy | vs warm start |")
     print("|---|---|---|---|---|---|")
     for r in rows:
         fmt = lambda x: "-" if x is None else f"{100 * x:.1f}%"

@@ -553,15 +553,21 @@ mod tests {
         metaalign_core::config::from_toml_str(text, "test").unwrap()
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-    async fn evaluates_a_real_tiny_model_and_resumes_from_its_cache() {
-        let tmp = tempfile::tempdir().unwrap();
-        let model = tmp.path().join("model");
+    /// A fresh seeded tiny checkpoint in `dir/model`.
+    fn tiny_model(dir: &Path) -> PathBuf {
+        let model = dir.join("model");
         crate::policy::FreshPolicyConfig::default()
             .build(5, "cpu")
             .unwrap()
             .save(&model)
             .unwrap();
+        model
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn evaluates_a_real_tiny_model_and_resumes_from_its_cache() {
+        let tmp = tempfile::tempdir().unwrap();
+        let model = tiny_model(tmp.path());
         let st = stage();
         // the order written in TOML is kept
         assert_eq!(st.models.0[0].0, "b");
@@ -608,12 +614,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
     async fn a_validation_stage_scores_the_validation_part_only() {
         let tmp = tempfile::tempdir().unwrap();
-        let model = tmp.path().join("model");
-        crate::policy::FreshPolicyConfig::default()
-            .build(5, "cpu")
-            .unwrap()
-            .save(&model)
-            .unwrap();
+        let model = tiny_model(tmp.path());
         let mut st = stage();
         st.avg_k = 0;
         st.split = Split::Validation;
