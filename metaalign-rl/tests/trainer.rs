@@ -169,6 +169,18 @@ fn reinforce_pp_killed_and_resumed_equals_uninterrupted() {
         .collect();
     assert_eq!(steps, vec![2, 3]);
     std::fs::remove_dir_all(layout.checkpoint(3)).unwrap();
+    // Resuming with other holdout shares would draw other tasks: refused,
+    // with both runs' shares named.
+    let mut other = inputs(&start, &b, paper(), CancelFlag::default());
+    other.holdout = metaalign_core::HoldOut {
+        test: 0.3,
+        validation: 0.1,
+    };
+    let err = run(&cfg, other).unwrap_err().to_string();
+    assert!(
+        err.contains("holdout test 0.1 / validation 0.1; this run: 0.3 / 0.1"),
+        "{err}"
+    );
     let out = run(&cfg, inputs(&start, &b, paper(), CancelFlag::default())).unwrap();
     assert_eq!(out.steps, 4);
     let got = deterministic(layout.read_steps().unwrap());

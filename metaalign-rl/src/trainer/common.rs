@@ -34,6 +34,10 @@ pub struct TrainerState {
     pub finished: bool,
     /// Learning rate actually used (after automatic scaling).
     pub learning_rate: f64,
+    /// The held-out shares the run's task draws respected (absent in states
+    /// written before they existed).
+    #[serde(default)]
+    pub holdout: Option<HoldOut>,
 }
 
 impl TrainerState {
@@ -50,6 +54,7 @@ impl TrainerState {
             elapsed_s: 0.0,
             finished: false,
             learning_rate: lr,
+            holdout: None,
         }
     }
 

@@ -490,7 +490,7 @@ impl RlTrainer {
         };
         let (policy, mut state, resume_dir) = match layout.latest()? {
             Some((dir, st)) => {
-                check_resumable(&st, kind, inputs.seed, &levels, &dir)?;
+                check_resumable(&st, kind, &inputs, &levels, &dir)?;
                 drop(start);
                 (
                     QwenPolicy::load(&dir.join("model"), &device)?,
@@ -500,7 +500,10 @@ impl RlTrainer {
             }
             None => {
                 let lr = common.lr_for(start.num_parameters(), 5e-7);
-                let st = TrainerState::new(kind, inputs.seed, &levels, lr);
+                let st = TrainerState {
+                    holdout: Some(inputs.holdout),
+                    ..TrainerState::new(kind, inputs.seed, &levels, lr)
+                };
                 (start, st, None)
             }
         };
@@ -673,20 +676,32 @@ pub(crate) fn finished_output(layout: &Layout, kind: &str) -> Result<Option<Trai
 pub(crate) fn check_resumable(
     st: &TrainerState,
     kind: &str,
-    seed: u64,
+    inputs: &TrainInputs,
     levels: &[Level],
     dir: &std::path::Path,
 ) -> Result<()> {
     let lv: Vec<u32> = levels.iter().map(|l| l.0).collect();
-    if st.kind != kind || st.seed != seed || st.levels != lv {
-        return Err(Error::Checkpoint {
+    let seed = inputs.seed;
+    let refuse = |what: String| {
+        Err(Error::Checkpoint {
             path: dir.to_path_buf(),
             message: format!(
-                "holds the state of another run (kind {}, seed {}, levels {:?}; this run: {kind}, {seed}, {lv:?}); \
-                 remove the folder to start over",
-                st.kind, st.seed, st.levels
+                "holds the state of another run ({what}); remove the folder to start over"
             ),
-        });
+        })
+    };
+    if st.kind != kind || st.seed != seed || st.levels != lv {
+        return refuse(format!(
+            "kind {}, seed {}, levels {:?}; this run: {kind}, {seed}, {lv:?}",
+            st.kind, st.seed, st.levels
+        ));
+    }
+    // Other shares would draw other tasks from the same step on.
+    if let Some(h) = st.holdout.filter(|h| *h != inputs.holdout) {
+        return refuse(format!(
+            "holdout test {} / validation {}; this run: {} / {}",
+            h.test, h.validation, inputs.holdout.test, inputs.holdout.validation
+        ));
     }
     Ok(())
 }

@@ -169,7 +169,7 @@ impl SftTrainer {
         let device = device_from_str(&inputs.device)?;
         let (policy, mut state, resume_dir) = match layout.latest()? {
             Some((dir, st)) => {
-                check_resumable(&st, kind, inputs.seed, &levels, &dir)?;
+                check_resumable(&st, kind, &inputs, &levels, &dir)?;
                 (
                     QwenPolicy::load(&dir.join("model"), &device)?,
                     st,
@@ -179,7 +179,14 @@ impl SftTrainer {
             None => {
                 let p = QwenPolicy::load(&inputs.start, &device)?;
                 let lr = common.lr_for(p.num_parameters(), 1e-5);
-                (p, TrainerState::new(kind, inputs.seed, &levels, lr), None)
+                (
+                    p,
+                    TrainerState {
+                        holdout: Some(inputs.holdout),
+                        ..TrainerState::new(kind, inputs.seed, &levels, lr)
+                    },
+                    None,
+                )
             }
         };
         let mut opt = Optimizer::new(
