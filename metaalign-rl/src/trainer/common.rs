@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use metaalign_core::seed::{derive_seed, item_rng};
-use metaalign_core::{Error, HoldOut, Level, Part, Result, Task, TaskGenerator};
+use metaalign_core::{Error, HoldOut, Level, Part, Result, Task, TaskGenerator, TrainInputs};
 use serde::{Deserialize, Serialize};
 
 use super::config::CommonSettings;
@@ -41,10 +41,12 @@ pub struct TrainerState {
 }
 
 impl TrainerState {
-    pub fn new(kind: &str, seed: u64, levels: &[Level], lr: f64) -> Self {
+    /// The state before step 1 of a run with these inputs (whose seed and
+    /// holdout a resume must match, see `check_resumable`).
+    pub fn new(kind: &str, inputs: &TrainInputs, levels: &[Level], lr: f64) -> Self {
         Self {
             kind: kind.to_string(),
-            seed,
+            seed: inputs.seed,
             step: 0,
             level_index: 0,
             steps_in_level: 0,
@@ -54,7 +56,7 @@ impl TrainerState {
             elapsed_s: 0.0,
             finished: false,
             learning_rate: lr,
-            holdout: None,
+            holdout: Some(inputs.holdout),
         }
     }
 

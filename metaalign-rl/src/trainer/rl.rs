@@ -500,10 +500,7 @@ impl RlTrainer {
             }
             None => {
                 let lr = common.lr_for(start.num_parameters(), 5e-7);
-                let st = TrainerState {
-                    holdout: Some(inputs.holdout),
-                    ..TrainerState::new(kind, inputs.seed, &levels, lr)
-                };
+                let st = TrainerState::new(kind, &inputs, &levels, lr);
                 (start, st, None)
             }
         };

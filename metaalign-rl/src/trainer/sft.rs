@@ -179,14 +179,7 @@ impl SftTrainer {
             None => {
                 let p = QwenPolicy::load(&inputs.start, &device)?;
                 let lr = common.lr_for(p.num_parameters(), 1e-5);
-                (
-                    p,
-                    TrainerState {
-                        holdout: Some(inputs.holdout),
-                        ..TrainerState::new(kind, inputs.seed, &levels, lr)
-                    },
-                    None,
-                )
+                (p, TrainerState::new(kind, &inputs, &levels, lr), None)
             }
         };
         let mut opt = Optimizer::new(
