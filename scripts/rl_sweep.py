@@ -25,14 +25,31 @@ import os
 import subprocess
 import sys
 import time
+import tomllib
 
-# The same split of the puzzle space as examples/pipelines/rl-evidence.toml.
-HOLDOUT = "{ test = 0.55, validation = 0.1 }"
+# The tasks and the split of the puzzle space come from the pipeline the
+# sweep tunes, so the two cannot drift apart.
+PIPELINE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "..", "examples", "pipelines", "rl-evidence.toml")
 
-TASKS = {
-    "induction": '{ kind = "short_prompt", inner = { kind = "induction", max_abs_value = 100, rationale = false } }',
-    "arithmetic": '{ kind = "short_prompt", inner = { kind = "arithmetic", max_level = 1, rationale = true } }',
-}
+
+def inline(value):
+    """A TOML inline value (tables, arrays, strings, booleans, numbers)."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {inline(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(inline(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    return repr(value)
+
+
+with open(PIPELINE, "rb") as _f:
+    _CONFIG = tomllib.load(_f)
+HOLDOUT = inline(_CONFIG["run"]["holdout"])
+TASKS = {name: inline(spec) for name, spec in _CONFIG["tasks"].items()}
 
 # name: (task, trainer kind, reward kind, extra trainer settings)
 VARIANTS = {
