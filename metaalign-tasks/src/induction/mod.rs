@@ -98,6 +98,9 @@ pub struct InductionConfig {
     pub mask: MaskPosition,
     /// Attach a programmatic rationale (the rule found) to each task.
     pub rationale: bool,
+    /// How much the rationale says: the rule and its derivation, or only
+    /// the worked step that yields the missing term.
+    pub rationale_style: RationaleStyle,
     /// Draws tried per puzzle before giving up with an error.
     pub max_tries: u32,
 }
@@ -109,9 +112,24 @@ impl Default for InductionConfig {
             max_abs_value: 1_000_000,
             mask: MaskPosition::Paper,
             rationale: true,
+            rationale_style: RationaleStyle::Full,
             max_tries: 100_000,
         }
     }
+}
+
+/// What a generated task's rationale holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RationaleStyle {
+    /// The sequence, the simplest rule that fits it (and any equally simple
+    /// alternatives), the step that yields the missing term and the answer.
+    #[default]
+    Full,
+    /// Only the worked step, e.g. `81 × 3 = 243`: a scratchpad short enough
+    /// for a tiny model to sample cheaply, yet it splits the job into
+    /// "find the step" and "apply it".
+    Step,
 }
 
 #[typetag::serde(name = "induction")]
@@ -125,7 +143,7 @@ register! {
     slot: Task,
     kind: "induction",
     description: "Masked-sequence completion with unique answers (arithmetic, geometric, periodic, interleaved, op cycles)",
-    example: "kind = \"induction\"\nmax_level = 10\nmax_abs_value = 1000000\nmask = \"paper\"\nrationale = true\nmax_tries = 100000\n",
+    example: "kind = \"induction\"\nmax_level = 10\nmax_abs_value = 1000000\nmask = \"paper\"\nrationale = true\nrationale_style = \"full\"\nmax_tries = 100000\n",
 }
 
 /// The induction generator, solver and verifier.
@@ -203,15 +221,23 @@ impl InductionGenerator {
         })?;
         let answer = terms[mask];
         let puzzle = puzzle_text(&masked.visible());
-        let rationale = if !self.config.rationale {
-            None
-        } else if let Some(rule) = rule.filter(|r| r.terms(terms.len()).as_deref() == Some(terms)) {
-            Some(rule_rationale(&masked, rule, terms))
-        } else {
-            solve_masked(&masked, Some(answer), None, None)
-                .ok()
-                .filter(|s| s.value == answer)
-                .map(|s| s.rationale)
+        let own_rule = rule.filter(|r| r.terms(terms.len()).as_deref() == Some(terms));
+        let rationale = match (self.config.rationale, self.config.rationale_style) {
+            (false, _) => None,
+            (true, RationaleStyle::Full) => match own_rule {
+                Some(rule) => Some(rule_rationale(&masked, rule, terms)),
+                None => solve_masked(&masked, Some(answer), None, None)
+                    .ok()
+                    .filter(|s| s.value == answer)
+                    .map(|s| s.rationale),
+            },
+            (true, RationaleStyle::Step) => own_rule
+                .cloned()
+                .or_else(|| {
+                    let solved = solve_masked(&masked, Some(answer), None, None).ok()?;
+                    masked.explain(solved.class, answer)
+                })
+                .map(|rule| worked_step(&rule, terms, mask)),
         };
         let mut gt = json!({
             "answer": answer,
@@ -605,6 +631,36 @@ fn derivation(rule: &Rule, terms: &[i64], m: usize) -> String {
                 steps[r],
                 terms[m]
             )
+        }
+    }
+}
+
+/// The one step that yields the masked term `terms[m]`, as an equation:
+/// `81 × 3 = 243` (from the term before it), `? + 2 = 7, so ? = 5` (from
+/// the term after it, when the mask is first), `period 2: 4`.
+fn worked_step(rule: &Rule, terms: &[i64], m: usize) -> String {
+    let value = terms[m];
+    match rule {
+        Rule::Cycle { ops, .. } => {
+            if m > 0 {
+                if let Some(op) = ops[(m - 1) % ops.len()] {
+                    return format!("{} {} = {value}", terms[m - 1], op_symbol(op));
+                }
+            }
+            match (ops[m % ops.len()], terms.get(m + 1)) {
+                (Some(op), Some(next)) => format!("? {} = {next}, so ? = {value}", op_symbol(op)),
+                _ => value.to_string(),
+            }
+        }
+        Rule::Periodic { block, .. } => format!("period {}: {value}", block.len()),
+        Rule::Interleaved { starts, steps } => {
+            let k = starts.len();
+            let step = op_symbol(Op::Add(steps[m % k]));
+            match (m.checked_sub(k), terms.get(m + k)) {
+                (Some(before), _) => format!("{} {step} = {value}", terms[before]),
+                (None, Some(next)) => format!("? {step} = {next}, so ? = {value}"),
+                (None, None) => value.to_string(),
+            }
         }
     }
 }

@@ -19,7 +19,7 @@ fn config_from_kind_alone_and_example_round_trip() {
     let g = cfg.build().unwrap();
     assert_eq!(g.kind(), "induction");
     assert_eq!(g.levels().len(), 10);
-    let example = "kind = \"induction\"\nmax_level = 10\nmax_abs_value = 1000000\nmask = \"paper\"\nrationale = true\nmax_tries = 100000\n";
+    let example = "kind = \"induction\"\nmax_level = 10\nmax_abs_value = 1000000\nmask = \"paper\"\nrationale = true\nrationale_style = \"full\"\nmax_tries = 100000\n";
     let cfg: Box<dyn TaskConfig> = metaalign_core::config::from_toml_str(example, "ex").unwrap();
     cfg.build().unwrap();
     let bad: std::result::Result<Box<dyn TaskConfig>, _> =
@@ -279,4 +279,120 @@ proptest! {
             }
         }
     }
+}
+
+fn step_generator(mask: MaskPosition) -> InductionGenerator {
+    InductionGenerator::new(InductionConfig {
+        mask,
+        rationale_style: RationaleStyle::Step,
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+/// Reads a `step` rationale back and checks it is a true statement about
+/// the task: `a op c = v` with `v` the answer and `a` the term before the
+/// mask, `? op c = n, so ? = v` with `n` a term after it, or
+/// `period p: v` with a visible term `p` places away equal to `v`.
+fn check_worked_step(t: &Task) {
+    let seq = task_sequence(t).unwrap();
+    let answer = reference_answer(t).unwrap();
+    let text = t.rationale.as_deref().unwrap();
+    let op_of = |sym: &str, c: i64| match sym {
+        "+" => Op::Add(c),
+        "-" => Op::Add(-c),
+        "×" => Op::Mul(c),
+        "÷" => Op::Div(c),
+        other => panic!("unknown operation {other:?} in {text:?}"),
+    };
+    if let Some(rest) = text.strip_prefix("period ") {
+        let (p, v) = rest.split_once(": ").unwrap();
+        let (p, v): (usize, i64) = (p.parse().unwrap(), v.parse().unwrap());
+        assert_eq!(v, answer, "{text}");
+        let m = seq.mask;
+        let neighbours = [m.checked_sub(p), Some(m + p)];
+        assert!(
+            neighbours
+                .iter()
+                .flatten()
+                .filter_map(|&i| seq.terms.get(i))
+                .any(|&x| x == v),
+            "{text} for {}",
+            t.puzzle
+        );
+    } else if let Some(rest) = text.strip_prefix("? ") {
+        let (lhs, v) = rest.split_once(", so ? = ").unwrap();
+        let (op, n) = lhs.split_once(" = ").unwrap();
+        let (sym, c) = op.split_once(' ').unwrap();
+        let (v, n): (i64, i64) = (v.parse().unwrap(), n.parse().unwrap());
+        assert_eq!(v, answer, "{text}");
+        // The next term (of the same sequence, for interleaved rules).
+        assert!(seq.terms[seq.mask + 1..].contains(&n), "{text}");
+        assert_eq!(op_of(sym, c.parse().unwrap()).apply(v), Some(n), "{text}");
+    } else {
+        let parts: Vec<&str> = text.split(' ').collect();
+        assert_eq!(parts.len(), 5, "{text}");
+        assert_eq!(parts[3], "=", "{text}");
+        let (a, c, v): (i64, i64, i64) = (
+            parts[0].parse().unwrap(),
+            parts[2].parse().unwrap(),
+            parts[4].parse().unwrap(),
+        );
+        assert_eq!(v, answer, "{text}");
+        assert_eq!(op_of(parts[1], c).apply(a), Some(v), "{text}");
+        assert!(seq.terms.contains(&a), "{text} for {}", t.puzzle);
+    }
+}
+
+#[test]
+fn step_rationales_are_true_equations_at_every_level_and_mask() {
+    for mask in [MaskPosition::Paper, MaskPosition::Anywhere] {
+        let g = step_generator(mask);
+        for level in 1..=6u32 {
+            for i in 0..150u64 {
+                let mut rng = item_rng(5, "step-rationale", u64::from(level) * 1000 + i);
+                check_worked_step(&g.generate(Level(level), i, &mut rng).unwrap());
+            }
+        }
+    }
+}
+
+#[test]
+fn step_rationales_of_known_sequences() {
+    let g = step_generator(MaskPosition::Paper);
+    let rationale = |terms: &[i64], mask: usize| {
+        let t = g
+            .task_from_sequence("t".into(), 1, terms, mask, None)
+            .unwrap();
+        check_worked_step(&t);
+        t.rationale.unwrap()
+    };
+    assert_eq!(rationale(&[3, 9, 27, 81, 243], 4), "81 × 3 = 243");
+    assert_eq!(rationale(&[9, 7, 5, 3, 1], 4), "3 - 2 = 1");
+    assert_eq!(rationale(&[4, 3, 4, 3, 4], 4), "period 2: 4");
+    assert_eq!(rationale(&[5, 7, 9, 11, 13], 0), "? + 2 = 7, so ? = 5");
+    assert_eq!(rationale(&[1, 10, 2, 20, 3, 30, 4], 5), "20 + 10 = 30");
+    // Turned off, no style adds one.
+    let off = InductionGenerator::new(InductionConfig {
+        rationale: false,
+        rationale_style: RationaleStyle::Step,
+        ..Default::default()
+    })
+    .unwrap();
+    let t = off
+        .task_from_sequence("t".into(), 1, &[1, 2, 3, 4], 3, None)
+        .unwrap();
+    assert_eq!(t.rationale, None);
+    // The style is read from TOML.
+    let cfg: Box<dyn TaskConfig> = metaalign_core::config::from_toml_str(
+        "kind = \"induction\"\nrationale_style = \"step\"",
+        "test",
+    )
+    .unwrap();
+    let t = cfg
+        .build()
+        .unwrap()
+        .generate(Level(1), 0, &mut item_rng(1, "toml", 0))
+        .unwrap();
+    check_worked_step(&t);
 }
