@@ -14,7 +14,8 @@ the same tasks (same seed and stage name, so the same tasks). `--steps N`
 gives every variant a step budget instead of the `--minutes` time box
 (reproducible, and fair when variants share cores).
 Variants run in parallel, each pinned to `--threads` cores (sched_setaffinity)
-(RAYON_NUM_THREADS likewise). Prints a markdown table and writes
+(RAYON_NUM_THREADS likewise); with more variants than cores they share cores
+round-robin, which is fair only under `--steps`. Prints a markdown table and writes
 `summary.json` (rows: variant, task, steps, accuracy, delta vs baseline).
 Used on a many-core machine to choose rl-evidence.toml's settings; the
 results are in docs/training.md.
@@ -105,6 +106,15 @@ VARIANTS = {
     "v5-1ep-32x8": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 32, samples_per_prompt = 8, temperature = 1.0'),
     "v5-1ep-t07": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 64, samples_per_prompt = 4, temperature = 0.7'),
     "v5-1ep-gb": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 64, samples_per_prompt = 4, temperature = 1.0, group_baseline = true'),
+    # Sixth round (fifth session): induction with the worked-step rationale,
+    # around the pipeline's settings, 26-step budgets (`--steps 26`).
+    "v6-base": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 128, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 2, mini_batches = 4'),
+    "v6-lr3e-4": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0003, prompts_per_step = 128, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 2, mini_batches = 4'),
+    "v6-lr3e-5": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.00003, prompts_per_step = 128, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 2, mini_batches = 4'),
+    "v6-t07": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 128, samples_per_prompt = 4, temperature = 0.7, ppo_epochs = 2, mini_batches = 4'),
+    "v6-kl0": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 128, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 2, mini_batches = 4, kl_coef = 0.0'),
+    "v6-64x8": ("induction", "reinforce_pp", "paper", 'learning_rate = 0.0001, prompts_per_step = 64, samples_per_prompt = 8, temperature = 1.0, ppo_epochs = 2, mini_batches = 4'),
+    "v6-grpo": ("induction", "grpo", "binary", 'learning_rate = 0.0001, prompts_per_step = 128, samples_per_prompt = 4, temperature = 1.0, ppo_epochs = 2, mini_batches = 4'),
 }
 
 
@@ -188,8 +198,10 @@ def main():
         path = os.path.join(work, f"{name}.toml")
         with open(path, "w") as f:
             f.write(pipeline(name, warm, work, a.minutes, a.steps, a.count, a.seed, VARIANTS.get(name)))
+        # With fewer cores than variants, variants share cores round-robin
+        # (fine under --steps budgets; time boxes would then be unfair).
         first = a.first_core + i * a.threads
-        cores = set(range(first, first + a.threads))
+        cores = {c % os.cpu_count() for c in range(first, first + a.threads)}
         env = dict(os.environ, RAYON_NUM_THREADS=str(a.threads))
         log = open(os.path.join(work, f"{name}.log"), "w")
         procs[name] = subprocess.Popen(
