@@ -221,23 +221,27 @@ impl InductionGenerator {
         })?;
         let answer = terms[mask];
         let puzzle = puzzle_text(&masked.visible());
-        let own_rule = rule.filter(|r| r.terms(terms.len()).as_deref() == Some(terms));
-        let rationale = match (self.config.rationale, self.config.rationale_style) {
-            (false, _) => None,
-            (true, RationaleStyle::Full) => match own_rule {
-                Some(rule) => Some(rule_rationale(&masked, rule, terms)),
-                None => solve_masked(&masked, Some(answer), None, None)
-                    .ok()
-                    .filter(|s| s.value == answer)
-                    .map(|s| s.rationale),
-            },
-            (true, RationaleStyle::Step) => own_rule
-                .cloned()
-                .or_else(|| {
-                    let solved = solve_masked(&masked, Some(answer), None, None).ok()?;
-                    masked.explain(solved.class, answer)
-                })
-                .map(|rule| worked_step(&rule, terms, mask)),
+        let rationale = if self.config.rationale {
+            // The generating rule, when it really produced these terms.
+            let own_rule = rule.filter(|r| r.terms(terms.len()).as_deref() == Some(terms));
+            match self.config.rationale_style {
+                RationaleStyle::Full => match own_rule {
+                    Some(rule) => Some(rule_rationale(&masked, rule, terms)),
+                    None => solve_masked(&masked, Some(answer), None, None)
+                        .ok()
+                        .filter(|s| s.value == answer)
+                        .map(|s| s.rationale),
+                },
+                RationaleStyle::Step => own_rule
+                    .cloned()
+                    .or_else(|| {
+                        let solved = solve_masked(&masked, Some(answer), None, None).ok()?;
+                        masked.explain(solved.class, answer)
+                    })
+                    .map(|rule| worked_step(&rule, terms, mask)),
+            }
+        } else {
+            None
         };
         let mut gt = json!({
             "answer": answer,
