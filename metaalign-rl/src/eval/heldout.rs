@@ -30,6 +30,16 @@ pub enum Split {
 }
 
 impl Split {
+    /// The split's name in configs: `split = "…"` and `[run] holdout.…`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Test => "test",
+            Split::Validation => "validation",
+        }
+    }
+
+    /// The prefix of the split's seed stream and task ids (`heldout` for
+    /// test sets, kept so existing seeds and ids do not change).
     pub fn label(self) -> &'static str {
         match self {
             Split::Test => "heldout",
@@ -85,11 +95,7 @@ pub fn heldout_tasks(
         return Err(Error::config(format!(
             "task source `{source}`: no {} set can be drawn, `[run] holdout.{}` is 0",
             split.label(),
-            if split == Split::Test {
-                "test"
-            } else {
-                "validation"
-            }
+            split.name()
         )));
     }
     let stream = split_seed(seed, split, source, level);
