@@ -23,7 +23,45 @@ use crate::trainer::Trainer;
 /// A task source (`[tasks.NAME]`): builds a generator (which knows its verifier).
 #[typetag::serde(tag = "kind")]
 pub trait TaskConfig: Debug + Send + Sync {
+    /// Builds outside a run: relative paths resolve against the working
+    /// directory and the run seed is 0.
     fn build(&self) -> Result<Arc<dyn TaskGenerator>>;
+
+    /// Builds inside a run. Sources that read files resolve relative paths
+    /// against `ctx.base_dir` (the pipeline file's folder); sources with
+    /// seeded choices (option shuffling) use `ctx.seed`. The default
+    /// ignores the context.
+    fn build_in(&self, _ctx: &TaskContext) -> Result<Arc<dyn TaskGenerator>> {
+        self.build()
+    }
+
+    /// True when the source is a fixed set of tasks read from a file
+    /// (a benchmark): it has no held-out split, so training and scoring
+    /// on it see the same problems. The planner warns when a pipeline
+    /// does both.
+    fn is_fixed_set(&self) -> bool {
+        false
+    }
+}
+
+/// What a task source may take from the run it is built in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaskContext {
+    /// Where relative paths start: the pipeline file's folder.
+    pub base_dir: PathBuf,
+    /// The run seed.
+    pub seed: u64,
+}
+
+impl TaskContext {
+    /// `path` as given when absolute, else under [`Self::base_dir`].
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base_dir.join(path)
+        }
+    }
 }
 
 /// A reward scheme.

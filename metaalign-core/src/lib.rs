@@ -21,7 +21,9 @@ pub mod task;
 pub mod trainer;
 pub mod verdict;
 
-pub use config::{MergeConfig, PolicyConfig, RewardConfig, StageConfig, TaskConfig, TrainerConfig};
+pub use config::{
+    MergeConfig, PolicyConfig, RewardConfig, StageConfig, TaskConfig, TaskContext, TrainerConfig,
+};
 pub use error::{Error, Result};
 pub use holdout::{HoldOut, Part};
 pub use merge::{MergeInputs, MergeModel, MergeOptions, MergeSummary, Merger};

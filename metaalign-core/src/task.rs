@@ -155,6 +155,14 @@ pub trait TaskGenerator: Send + Sync {
     /// The verifier for this generator's tasks.
     fn verifier(&self) -> Arc<dyn Verifier>;
 
+    /// The whole task list when this source reads a fixed set of tasks (a
+    /// benchmark or a training file) instead of generating them: evaluation
+    /// then scores every task in file order instead of drawing held-out
+    /// sets, and `generate` draws from this list. `None` for generators.
+    fn fixed_tasks(&self) -> Option<&[Task]> {
+        None
+    }
+
     /// Solves a task of this kind from its ground truth / puzzle alone (not
     /// from `task.answer`), with an exact solver: the answer text in the
     /// task's answer format, plus a rationale when one can be given. Used by

@@ -53,6 +53,36 @@ impl Pipeline {
     /// an output of an earlier stage of the same artifact kind; every task
     /// source a stage uses is declared; each policy and stage passes its own
     /// `validate`. Returns the plan with any warnings.
+    /// Warnings for fixed task sets (benchmark files) that an `evaluate`
+    /// stage scores while another stage trains on them: such a score
+    /// measures memorisation, not the recipe.
+    fn scored_training_sets(&self, stages: &[PlannedStage]) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for (name, config) in &self.tasks {
+            if !config.is_fixed_set() {
+                continue;
+            }
+            let users = |evaluating: bool| -> Vec<&str> {
+                stages
+                    .iter()
+                    .filter(|s| (s.kind == EVALUATE_KIND) == evaluating)
+                    .filter(|s| s.tasks.iter().any(|t| t == name))
+                    .map(|s| s.name.as_str())
+                    .collect()
+            };
+            let (scored, trained) = (users(true), users(false));
+            if !scored.is_empty() && !trained.is_empty() {
+                warnings.push(format!(
+                    "task source `{name}` is a fixed file that stage(s) {} train on and stage(s) {} score: \
+                     the scores are on training problems; evaluate on a different file",
+                    quoted(&trained),
+                    quoted(&scored)
+                ));
+            }
+        }
+        warnings
+    }
+
     pub fn plan(&self) -> Result<Plan> {
         let mut warnings = Vec::new();
         let policy = match &self.policy {
@@ -145,6 +175,7 @@ impl Pipeline {
         if stages.is_empty() {
             warnings.push("the pipeline has no stages ([[stages]])".to_string());
         }
+        warnings.extend(self.scored_training_sets(&stages));
         Ok(Plan {
             run_name: self.settings.name.clone(),
             run_dir: self.run_dir(),
@@ -346,4 +377,15 @@ impl fmt::Display for Plan {
         }
         Ok(())
     }
+}
+
+/// The stage kind that scores task sets rather than training on them.
+const EVALUATE_KIND: &str = "evaluate";
+
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

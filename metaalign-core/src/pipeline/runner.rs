@@ -609,10 +609,14 @@ fn interrupted(stage: &str) -> Error {
 }
 
 fn build_tasks(pipeline: &Pipeline) -> Result<BTreeMap<String, Arc<dyn TaskGenerator>>> {
+    let ctx = crate::config::TaskContext {
+        base_dir: pipeline.base_dir.clone(),
+        seed: pipeline.settings.seed,
+    };
     let mut tasks = BTreeMap::new();
     for (name, config) in &pipeline.tasks {
         let built = config
-            .build()
+            .build_in(&ctx)
             .map_err(|e| Error::config(format!("[tasks.{name}]: {e}")))?;
         tasks.insert(name.clone(), built);
     }
