@@ -10,10 +10,13 @@
 pub mod arrow_json;
 pub mod export;
 pub mod jsonl;
+pub mod label;
 pub mod paper;
 pub mod parquet;
+pub mod records;
 pub mod score;
 pub mod stage;
+pub mod task_list;
 pub mod verl;
 
 use std::path::{Path, PathBuf};
@@ -21,7 +24,10 @@ use std::path::{Path, PathBuf};
 use metaalign_core::{Ability, Error, Result, Task};
 
 pub use jsonl::{read_jsonl, write_jsonl};
+pub use label::task_from_label;
 pub use paper::{read_paper_records, PaperFileInfo, PaperRecord};
+pub use records::{read_records, records_from_jsonl, Location, Record};
+pub use task_list::{stable_task_id, TaskList};
 pub use verl::{read_verl, write_verl, LABEL_COLUMN};
 
 /// A dataset file format, from the file name.

@@ -101,6 +101,15 @@ impl Scorer {
         Ok(v)
     }
 
+    /// Uses `verifier` for tasks of `kind` instead of the kind's default
+    /// (a source built with non-default settings, such as a math file's
+    /// `float_rounding`, brings its own).
+    pub fn use_verifier(&self, kind: &str, verifier: Arc<dyn Verifier>) {
+        if let Ok(mut map) = self.verifiers.write() {
+            map.insert(kind.to_string(), verifier);
+        }
+    }
+
     /// Verifies one response (the assistant's continuation after the
     /// prompt) and scores it. Errors only for an unknown task kind.
     pub fn score(&self, task: &Task, response: &str) -> Result<Scored> {
@@ -120,6 +129,16 @@ pub struct ResponseRecord {
 /// Reads a responses JSONL file, with each record's line number. Malformed
 /// lines, missing fields and duplicate ids are errors naming the line.
 pub fn read_responses(path: &Path) -> Result<Vec<(usize, ResponseRecord)>> {
+    read_response_lines(path, true)
+}
+
+/// Reads a responses file in which an id may repeat (several samples of
+/// one task, as `n > 1` generation writes them), in file order.
+pub fn read_sampled_responses(path: &Path) -> Result<Vec<(usize, ResponseRecord)>> {
+    read_response_lines(path, false)
+}
+
+fn read_response_lines(path: &Path, unique: bool) -> Result<Vec<(usize, ResponseRecord)>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut out = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -135,6 +154,10 @@ pub fn read_responses(path: &Path) -> Result<Vec<(usize, ResponseRecord)>> {
                 path.display()
             ))
         })?;
+        if !unique {
+            out.push((n, rec));
+            continue;
+        }
         if let Some(first) = seen.insert(rec.id.clone(), n) {
             return Err(Error::data(format!(
                 "{}:{n}: duplicate id `{}` (first on line {first})",
