@@ -200,10 +200,11 @@ async fn main() -> anyhow::Result<()> {
             top_p: opts.top_p,
             max_new_tokens: opts.max_new_tokens,
             seed: SEED,
+            fixed: Default::default(),
         },
-        tables: vec![TableSpec {
-            title: "Greedy pass@1 (%), held-out level 1".into(),
-            models: [
+        tables: vec![TableSpec::new(
+            "Greedy pass@1 (%), held-out level 1",
+            [
                 "base",
                 "warmup",
                 "deduction",
@@ -213,8 +214,8 @@ async fn main() -> anyhow::Result<()> {
             ]
             .map(String::from)
             .to_vec(),
-            tasks: vec!["deduction".into(), "arithmetic".into()],
-        }],
+            vec!["deduction".into(), "arithmetic".into()],
+        )],
         extra: BTreeMap::new(),
     };
     report.write_json(&out.join("report.json"))?;

@@ -276,6 +276,7 @@ mod tests {
                 top_p: 1.0,
                 max_new_tokens: 32,
                 seed: 0,
+                fixed: Default::default(),
             },
             tables: vec![],
             extra: Default::default(),

@@ -66,7 +66,8 @@ impl ReportRow {
     }
 }
 
-/// A table of the markdown report: rows are models, columns tasks.
+/// A table of the markdown report: rows are models, columns tasks (the
+/// paper's Table 1: benchmarks as columns, then their average).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TableSpec {
@@ -75,6 +76,74 @@ pub struct TableSpec {
     pub models: Vec<String>,
     /// Task source names in column order.
     pub tasks: Vec<String>,
+    /// What the cells show (default greedy pass@1).
+    #[serde(default, skip_serializing_if = "TableMetric::is_default")]
+    pub metric: TableMetric,
+    /// Per-column exceptions, e.g. `{ aime = "avg@k" }` (AIME is usually
+    /// reported as avg@16 or avg@32).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metric_by_task: BTreeMap<String, TableMetric>,
+}
+
+impl TableSpec {
+    /// A table of greedy pass@1.
+    pub fn new(title: impl Into<String>, models: Vec<String>, tasks: Vec<String>) -> Self {
+        Self {
+            title: title.into(),
+            models,
+            tasks,
+            metric: TableMetric::default(),
+            metric_by_task: BTreeMap::new(),
+        }
+    }
+
+    /// The metric of a column.
+    pub fn metric_of(&self, task: &str) -> TableMetric {
+        self.metric_by_task
+            .get(task)
+            .copied()
+            .unwrap_or(self.metric)
+    }
+}
+
+/// A table cell's metric.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TableMetric {
+    /// Greedy (or first-response) pass@1.
+    #[default]
+    #[serde(rename = "pass@1")]
+    PassAt1,
+    /// Mean accuracy over the k samples of each task.
+    #[serde(rename = "avg@k")]
+    AvgAtK,
+    /// Unbiased pass@k over the k samples.
+    #[serde(rename = "pass@k")]
+    PassAtK,
+}
+
+impl TableMetric {
+    pub fn is_default(&self) -> bool {
+        *self == TableMetric::PassAt1
+    }
+
+    /// The value of a row, 0–1; `None` when the row lacks it (no samples).
+    pub fn of(self, row: &ReportRow) -> Option<f64> {
+        match self {
+            TableMetric::PassAt1 => Some(row.accuracy),
+            TableMetric::AvgAtK => row.avg_at_k,
+            TableMetric::PassAtK => row.pass_at_k,
+        }
+    }
+
+    /// A column suffix naming the metric when it is not pass@1.
+    fn suffix(self, k: Option<usize>) -> String {
+        let k = k.map_or("k".to_string(), |k| k.to_string());
+        match self {
+            TableMetric::PassAt1 => String::new(),
+            TableMetric::AvgAtK => format!(" (avg@{k})"),
+            TableMetric::PassAtK => format!(" (pass@{k})"),
+        }
+    }
 }
 
 /// Sampling settings recorded in the report.
@@ -87,6 +156,10 @@ pub struct EvalSettings {
     pub top_p: f64,
     pub max_new_tokens: usize,
     pub seed: u64,
+    /// Task sources that are fixed files (benchmarks), scored whole, with
+    /// their number of tasks; `count` applies to the others.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fixed: BTreeMap<String, usize>,
 }
 
 /// The whole evaluation report.
@@ -248,11 +321,11 @@ impl Report {
     /// model by every task.
     pub fn effective_tables(&self) -> Vec<TableSpec> {
         if self.tables.is_empty() {
-            vec![TableSpec {
-                title: "Greedy pass@1 (%) on held-out tasks".into(),
-                models: self.model_names(),
-                tasks: self.task_names(),
-            }]
+            vec![TableSpec::new(
+                "Greedy pass@1 (%) on held-out tasks",
+                self.model_names(),
+                self.task_names(),
+            )]
         } else {
             self.tables.clone()
         }
@@ -262,17 +335,33 @@ impl Report {
     pub fn to_markdown(&self) -> String {
         let mut md = String::new();
         let s = &self.settings;
-        let _ = writeln!(
-            md,
-            "Held-out tasks: {} per task and level (levels {}), greedy decoding, up to {} new tokens.",
-            s.count,
-            s.levels
+        let levels = s
+            .levels
+            .iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let generated = self.results.iter().any(|r| !s.fixed.contains_key(&r.task));
+        if generated || s.fixed.is_empty() {
+            let _ = writeln!(
+                md,
+                "Held-out tasks: {} per task and level (levels {levels}), greedy decoding, up to {} new tokens.",
+                s.count, s.max_new_tokens
+            );
+        }
+        if !s.fixed.is_empty() {
+            let files = s
+                .fixed
                 .iter()
-                .map(|l| l.to_string())
+                .map(|(name, n)| format!("{name} ({n})"))
                 .collect::<Vec<_>>()
-                .join(", "),
-            s.max_new_tokens
-        );
+                .join(", ");
+            let _ = writeln!(
+                md,
+                "Benchmark files, every task scored: {files}; greedy decoding, up to {} new tokens.",
+                s.max_new_tokens
+            );
+        }
         if s.avg_k > 0 {
             let _ = writeln!(
                 md,
@@ -285,7 +374,7 @@ impl Report {
         md.push('\n');
         for table in self.effective_tables() {
             let _ = writeln!(md, "### {}\n", table.title);
-            md.push_str(&self.accuracy_table(&table.models, &table.tasks));
+            md.push_str(&self.table(&table));
             md.push('\n');
         }
         let _ = writeln!(md, "### Per level (greedy pass@1, %)\n");
@@ -296,12 +385,24 @@ impl Report {
         md
     }
 
-    /// Models × tasks, all-level accuracy in percent, plus the average.
+    /// Models × tasks, all-level greedy pass@1 in percent, plus the average.
     pub fn accuracy_table(&self, models: &[String], tasks: &[String]) -> String {
+        self.table(&TableSpec::new("", models.to_vec(), tasks.to_vec()))
+    }
+
+    /// A table's models × tasks in percent (each column in its metric),
+    /// plus the average over the columns.
+    pub fn table(&self, spec: &TableSpec) -> String {
+        let (models, tasks) = (&spec.models, &spec.tasks);
         let mut md = String::new();
         let _ = write!(md, "| Model |");
         for t in tasks {
-            let _ = write!(md, " {t} |");
+            let k = self
+                .results
+                .iter()
+                .find(|r| &r.task == t && r.level.is_none() && r.k.is_some())
+                .and_then(|r| r.k);
+            let _ = write!(md, " {t}{} |", spec.metric_of(t).suffix(k));
         }
         if tasks.len() > 1 {
             md.push_str(" Avg. |");
@@ -317,10 +418,10 @@ impl Report {
             let mut sum = 0.0;
             let mut n = 0;
             for t in tasks {
-                match self.row(m, t, None) {
-                    Some(r) => {
-                        let _ = write!(md, " {:.1} |", 100.0 * r.accuracy);
-                        sum += r.accuracy;
+                match self.row(m, t, None).and_then(|r| spec.metric_of(t).of(r)) {
+                    Some(v) => {
+                        let _ = write!(md, " {:.1} |", 100.0 * v);
+                        sum += v;
                         n += 1;
                     }
                     None => md.push_str(" – |"),
@@ -444,6 +545,7 @@ mod tests {
             top_p: 1.0,
             max_new_tokens: 64,
             seed: 1,
+            fixed: BTreeMap::new(),
         }
     }
 

@@ -84,6 +84,10 @@ pub fn build_sets(
             Some(ls) => ls.iter().map(|&l| Level(l)).collect(),
             None => generator.levels(),
         };
+        if let Some(fixed) = generator.fixed_tasks() {
+            sets.extend(fixed_sets(name, generator.as_ref(), fixed, &levels)?);
+            continue;
+        }
         for level in levels {
             let tasks = heldout_tasks(
                 generator.as_ref(),
@@ -101,6 +105,41 @@ pub fn build_sets(
                 verifier: generator.verifier(),
             });
         }
+    }
+    Ok(sets)
+}
+
+/// The sets of a source that reads a fixed task list (a benchmark file):
+/// every task of each wanted level, in file order, with the file's ids. A
+/// benchmark is scored whole; `count`, the seed and the holdout shares do
+/// not apply (trainers only ever draw a file's training part).
+fn fixed_sets(
+    source: &str,
+    generator: &dyn TaskGenerator,
+    tasks: &[Task],
+    levels: &[Level],
+) -> Result<Vec<EvalSet>> {
+    let mut sets = Vec::new();
+    for &level in levels {
+        let of_level: Vec<Task> = tasks.iter().filter(|t| t.level == level).cloned().collect();
+        if of_level.is_empty() {
+            return Err(Error::config(format!(
+                "task source `{source}` ({}) has no task of level {level}; its levels are {}",
+                generator.kind(),
+                generator
+                    .levels()
+                    .iter()
+                    .map(|l| l.0.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        sets.push(EvalSet {
+            source: source.to_string(),
+            level,
+            tasks: of_level,
+            verifier: generator.verifier(),
+        });
     }
     Ok(sets)
 }

@@ -48,6 +48,12 @@ use crate::policy::{device_from_str, QwenPolicy};
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ModelMap(pub Vec<(String, String)>);
 
+impl ModelMap {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 impl Serialize for ModelMap {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.0.len()))?;
@@ -107,7 +113,13 @@ fn default_batch_size() -> usize {
 #[serde(deny_unknown_fields)]
 pub struct EvaluateStage {
     /// Model name -> reference (`"<stage>.model"` or `"policy"`).
+    #[serde(default, skip_serializing_if = "ModelMap::is_empty")]
     pub models: ModelMap,
+    /// Offline models: name -> responses generated elsewhere (a folder of
+    /// `<task source>.jsonl`, or one file for one source; relative to the
+    /// pipeline file), scored into the same report (see `eval::offline`).
+    #[serde(default, skip_serializing_if = "ModelMap::is_empty")]
+    pub responses: ModelMap,
     /// Task source names (`[tasks.NAME]`).
     pub tasks: Vec<String>,
     /// Levels; default: every level of each source.
@@ -163,13 +175,31 @@ impl EvaluateStage {
 
     /// Static checks shared by `validate` and `run`.
     pub fn check(&self, task_names: &[String]) -> Result<()> {
-        if self.models.0.is_empty() {
-            return Err(Error::config("evaluate: `models` is empty"));
+        if self.models.0.is_empty() && self.responses.0.is_empty() {
+            return Err(Error::config(
+                "evaluate: `models` and `responses` are both empty; name at least one model to evaluate",
+            ));
         }
         if self.tasks.is_empty() {
             return Err(Error::config("evaluate: `tasks` is empty"));
         }
-        let names: Vec<&str> = self.models.0.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<&str> = self
+            .models
+            .0
+            .iter()
+            .chain(&self.responses.0)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        if let Some(dup) = names
+            .iter()
+            .enumerate()
+            .find(|(i, n)| names[..*i].contains(n))
+        {
+            return Err(Error::config(format!(
+                "evaluate: model `{}` is named in both `models` and `responses`",
+                dup.1
+            )));
+        }
         if names.contains(&ORACLE) {
             return Err(Error::config(
                 "evaluate: `oracle` is reserved for the oracle ensemble; rename that model",
@@ -313,6 +343,20 @@ impl EvaluateStage {
             }
             all.push((name.clone(), results));
         }
+        for (name, given) in &self.responses.0 {
+            let path = ctx.base_dir.join(given);
+            tracing::info!("evaluate: `{name}` from responses at {}", path.display());
+            model_paths.insert(name.clone(), format!("responses {}", path.display()));
+            let log_path = responses_dir.join(format!("{name}.jsonl"));
+            let mut log = Vec::new();
+            let results = super::offline::score_responses(&sets, &path, |rec| {
+                if serde_json::to_writer(&mut log, &rec).is_ok() {
+                    log.push(b'\n');
+                }
+            })?;
+            write_atomic(&log_path, &log)?;
+            all.push((name.clone(), results));
+        }
         let rows = build_rows(&all, &self.oracle)?;
         let report = Report {
             results: rows,
@@ -330,6 +374,17 @@ impl EvaluateStage {
                 top_p: self.top_p,
                 max_new_tokens: self.max_new_tokens,
                 seed: opts.seed,
+                fixed: sources
+                    .iter()
+                    .filter_map(|(name, g)| g.fixed_tasks().map(|_| name))
+                    .map(|name| {
+                        let n = sets
+                            .iter()
+                            .filter(|s| &s.source == name)
+                            .map(|s| s.tasks.len());
+                        (name.clone(), n.sum())
+                    })
+                    .collect(),
             },
             tables: self.tables.clone(),
             extra: BTreeMap::new(),

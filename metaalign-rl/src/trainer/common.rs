@@ -93,15 +93,25 @@ impl TrainerState {
     }
 }
 
-/// The curriculum levels: the stage's, else the lowest level of each source.
+/// The curriculum levels: the stage's, else the lowest level of each
+/// generated source and every level of each file-backed one.
 pub fn resolve_levels(
     levels: &[Level],
     sources: &[(String, Arc<dyn TaskGenerator>)],
 ) -> Result<Vec<Level>> {
     let levels: Vec<Level> = if levels.is_empty() {
+        // A file's source contributes all its levels (training on a file
+        // means its whole content); a generator its lowest.
         let mut v: Vec<Level> = sources
             .iter()
-            .filter_map(|(_, g)| g.levels().first().copied())
+            .flat_map(|(_, g)| {
+                let all = g.levels();
+                if g.fixed_tasks().is_some() {
+                    all
+                } else {
+                    all.into_iter().take(1).collect()
+                }
+            })
             .collect();
         v.sort();
         v.dedup();

@@ -14,8 +14,8 @@
 use std::sync::Arc;
 
 use metaalign_core::{
-    register, Ability, ChatMessage, Level, Result, Solution, Task, TaskConfig, TaskGenerator,
-    Verifier,
+    register, Ability, ChatMessage, Level, Result, Solution, Task, TaskConfig, TaskContext,
+    TaskGenerator, Verifier,
 };
 use serde::{Deserialize, Serialize};
 
@@ -38,10 +38,21 @@ pub struct ShortPromptConfig {
 #[typetag::serde(name = "short_prompt")]
 impl TaskConfig for ShortPromptConfig {
     fn build(&self) -> Result<Arc<dyn TaskGenerator>> {
-        Ok(Arc::new(ShortPrompt {
-            inner: self.inner.build()?,
-            instruction: self.instruction.clone(),
-        }))
+        Ok(Arc::new(ShortPrompt::new(
+            self.inner.build()?,
+            self.instruction.clone(),
+        )))
+    }
+
+    fn build_in(&self, ctx: &TaskContext) -> Result<Arc<dyn TaskGenerator>> {
+        Ok(Arc::new(ShortPrompt::new(
+            self.inner.build_in(ctx)?,
+            self.instruction.clone(),
+        )))
+    }
+
+    fn is_fixed_set(&self) -> bool {
+        self.inner.is_fixed_set()
     }
 }
 
@@ -56,9 +67,24 @@ register! {
 pub struct ShortPrompt {
     pub inner: Arc<dyn TaskGenerator>,
     pub instruction: String,
+    /// The inner source's fixed tasks (a benchmark file), rewritten once.
+    fixed: Option<Vec<Task>>,
 }
 
 impl ShortPrompt {
+    pub fn new(inner: Arc<dyn TaskGenerator>, instruction: String) -> Self {
+        let mut layer = Self {
+            inner,
+            instruction,
+            fixed: None,
+        };
+        layer.fixed = layer
+            .inner
+            .fixed_tasks()
+            .map(|tasks| tasks.iter().map(|t| layer.rewrite(t.clone())).collect());
+        layer
+    }
+
     /// The short prompt of a task.
     pub fn rewrite(&self, mut task: Task) -> Task {
         let user = if self.instruction.is_empty() {
@@ -95,5 +121,8 @@ impl TaskGenerator for ShortPrompt {
     }
     fn solve(&self, task: &Task) -> Result<Solution> {
         self.inner.solve(task)
+    }
+    fn fixed_tasks(&self) -> Option<&[Task]> {
+        self.fixed.as_deref()
     }
 }
