@@ -1,0 +1,910 @@
+//! A small backtracking pattern matcher over `char` slices, with the
+//! leftmost-first semantics of Python's `re` (ordered alternation, greedy
+//! and lazy repetition, single-character look-arounds).
+//!
+//! Patterns are built in code from [`Node`]s and compiled once into a
+//! program. Matching memoises the (instruction, position) states already
+//! explored, so a search costs at most `program length x text length`
+//! steps, and every search draws on a shared [`Budget`] so that hostile
+//! text ends in "too complex" instead of a long wait.
+
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// One character test.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Class {
+    /// Any character (Python's `.` with DOTALL).
+    Any,
+    /// Any character but `\n` (Python's `.`).
+    NotNewline,
+    Char(char),
+    /// An ASCII letter, either case.
+    CharCi(char),
+    /// Python's `\s` (Unicode whitespace).
+    Space,
+    /// `\d` (ASCII digits; see the docs for the difference from Python).
+    Digit,
+    OneOf(&'static str),
+    NoneOf(&'static str),
+    Pred(fn(char) -> bool),
+}
+
+impl Class {
+    pub(crate) fn matches(self, c: char) -> bool {
+        match self {
+            Class::Any => true,
+            Class::NotNewline => c != '\n',
+            Class::Char(x) => c == x,
+            Class::CharCi(x) => c.eq_ignore_ascii_case(&x),
+            Class::Space => is_space(c),
+            Class::Digit => c.is_ascii_digit(),
+            Class::OneOf(s) => s.contains(c),
+            Class::NoneOf(s) => !s.contains(c),
+            Class::Pred(f) => f(c),
+        }
+    }
+}
+
+/// Python's `str.isspace()` / `\s`.
+pub(crate) fn is_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+/// Python's `\w`.
+pub(crate) fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// A zero-width assertion.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Look {
+    /// `^` (start of text).
+    Start,
+    /// `$` without MULTILINE: the end, or just before a final `\n`.
+    End,
+    /// `(?<!c)`: the previous character (if any) is not in the class.
+    NotAfter(Class),
+    /// `(?!c)`: the next character (if any) is not in the class.
+    NotBefore(Class),
+    /// `(?=c)`: a next character exists and is in the class.
+    Before(Class),
+    /// `(?!text)`.
+    NotBeforeStr(&'static str),
+    /// `(?!\s*=)`.
+    NotBeforeSpacesEq,
+    /// `\b`.
+    WordBoundary,
+}
+
+impl Look {
+    fn holds(self, text: &[char], pos: usize) -> bool {
+        let n = text.len();
+        match self {
+            Look::Start => pos == 0,
+            Look::End => pos == n || (pos + 1 == n && text[pos] == '\n'),
+            Look::NotAfter(c) => pos == 0 || !c.matches(text[pos - 1]),
+            Look::NotBefore(c) => pos >= n || !c.matches(text[pos]),
+            Look::Before(c) => pos < n && c.matches(text[pos]),
+            Look::NotBeforeStr(s) => {
+                let mut want = s.chars();
+                let found = want
+                    .by_ref()
+                    .zip(text.get(pos..).unwrap_or(&[]))
+                    .all(|(a, b)| a == *b);
+                !(found && want.next().is_none())
+            }
+            Look::NotBeforeSpacesEq => {
+                let mut p = pos;
+                while p < n && is_space(text[p]) {
+                    p += 1;
+                }
+                !(p < n && text[p] == '=')
+            }
+            Look::WordBoundary => {
+                let before = pos > 0 && is_word(text[pos - 1]);
+                let after = pos < n && is_word(text[pos]);
+                before != after
+            }
+        }
+    }
+}
+
+/// A pattern, built in code.
+#[derive(Clone, Debug)]
+pub(crate) enum Node {
+    Class(Class),
+    Lit(&'static str),
+    /// A literal matched ASCII-case-insensitively (`(?i:...)`).
+    LitCi(&'static str),
+    Seq(Vec<Node>),
+    Alt(Vec<Node>),
+    Rep {
+        node: Box<Node>,
+        min: u32,
+        max: Option<u32>,
+        greedy: bool,
+    },
+    /// A capture group (index into the match's groups).
+    Cap(usize, Box<Node>),
+    Look(Look),
+}
+
+pub(crate) fn seq(nodes: Vec<Node>) -> Node {
+    Node::Seq(nodes)
+}
+pub(crate) fn alt(nodes: Vec<Node>) -> Node {
+    Node::Alt(nodes)
+}
+pub(crate) fn lit(s: &'static str) -> Node {
+    Node::Lit(s)
+}
+pub(crate) fn ci(s: &'static str) -> Node {
+    Node::LitCi(s)
+}
+pub(crate) fn ch(c: char) -> Node {
+    Node::Class(Class::Char(c))
+}
+pub(crate) fn cls(c: Class) -> Node {
+    Node::Class(c)
+}
+pub(crate) fn look(l: Look) -> Node {
+    Node::Look(l)
+}
+pub(crate) fn cap(i: usize, n: Node) -> Node {
+    Node::Cap(i, Box::new(n))
+}
+pub(crate) fn rep(n: Node, min: u32, max: Option<u32>, greedy: bool) -> Node {
+    Node::Rep {
+        node: Box::new(n),
+        min,
+        max,
+        greedy,
+    }
+}
+/// `n?`
+pub(crate) fn opt(n: Node) -> Node {
+    rep(n, 0, Some(1), true)
+}
+/// `n*`
+pub(crate) fn star(n: Node) -> Node {
+    rep(n, 0, None, true)
+}
+/// `n+`
+pub(crate) fn plus(n: Node) -> Node {
+    rep(n, 1, None, true)
+}
+/// `n*?`
+pub(crate) fn star_lazy(n: Node) -> Node {
+    rep(n, 0, None, false)
+}
+/// `n+?`
+pub(crate) fn plus_lazy(n: Node) -> Node {
+    rep(n, 1, None, false)
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Inst {
+    Class(Class),
+    /// Try the first target, then the second.
+    Split(u32, u32),
+    Jmp(u32),
+    Save(u32),
+    Look(Look),
+    /// `c{min,max}` of one class, greedy or lazy, in one step.
+    Run {
+        class: Class,
+        min: u32,
+        max: u32,
+        greedy: bool,
+    },
+    Match,
+}
+
+/// A compiled pattern.
+#[derive(Debug)]
+pub(crate) struct Prog {
+    insts: Vec<Inst>,
+    groups: usize,
+    /// Classes one of which the first character of any match satisfies;
+    /// `None` when a match may start anywhere.
+    first: Option<FirstSet>,
+    /// For each instruction, its index among the memoised ones (the
+    /// branch points: splits and what follows a run), or `NO_MEMO`.
+    memo: Vec<u32>,
+    memo_count: usize,
+    /// For each split target, the classes its first character must
+    /// satisfy (None: no constraint), to skip dead branches cheaply.
+    split_first: Vec<Option<FirstSet>>,
+    /// Literals every match contains (and whether ASCII case is
+    /// ignored): no match starts after the last occurrence of any.
+    required: Vec<(Vec<char>, bool)>,
+}
+
+/// Literals that every match of `node` contains.
+fn required_literals(node: &Node) -> Vec<(Vec<char>, bool)> {
+    match node {
+        Node::Lit(s) => vec![(s.chars().collect(), false)],
+        Node::LitCi(s) => vec![(s.chars().collect(), true)],
+        Node::Cap(_, n) => required_literals(n),
+        Node::Rep { node, min, .. } if *min >= 1 => required_literals(node),
+        Node::Seq(nodes) => {
+            let mut out: Vec<(Vec<char>, bool)> = Vec::new();
+            for l in nodes.iter().flat_map(required_literals) {
+                if !out.contains(&l) {
+                    out.push(l);
+                }
+            }
+            out
+        }
+        Node::Alt(nodes) => {
+            let mut sets = nodes.iter().map(required_literals);
+            let first = sets.next().unwrap_or_default();
+            sets.fold(first, |acc, set| {
+                acc.into_iter().filter(|l| set.contains(l)).collect()
+            })
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The last start of `lit` in `text`.
+fn last_occurrence(text: &[char], lit: &[char], ci: bool) -> Option<usize> {
+    if lit.is_empty() || lit.len() > text.len() {
+        return None;
+    }
+    (0..=text.len() - lit.len()).rev().find(|&i| {
+        text[i..i + lit.len()].iter().zip(lit).all(|(a, b)| {
+            if ci {
+                a.eq_ignore_ascii_case(b)
+            } else {
+                a == b
+            }
+        })
+    })
+}
+
+const NO_MEMO: u32 = u32::MAX;
+
+impl Prog {
+    /// Compiles `node`; `groups` is one more than the largest capture index.
+    pub(crate) fn new(node: &Node, groups: usize) -> Prog {
+        let mut insts = Vec::new();
+        let mut joins = Vec::new();
+        emit(node, &mut insts, &mut joins);
+        insts.push(Inst::Match);
+        let first = first_classes(&insts, 0).map(FirstSet::new);
+        let mut split_first = vec![None; insts.len()];
+        for inst in &insts {
+            if let Inst::Split(a, b) = *inst {
+                for t in [a as usize, b as usize] {
+                    if split_first[t].is_none() {
+                        split_first[t] = Some(first_classes(&insts, t).map(FirstSet::new));
+                    }
+                }
+            }
+        }
+        let split_first = split_first.into_iter().map(Option::flatten).collect();
+        // Memoise where paths meet (ends of alternatives and optional
+        // parts, loop heads, after runs): a second arrival there at the same
+        // position can only repeat work.
+        let mut memo = vec![NO_MEMO; insts.len()];
+        let mut memo_count = 0;
+        joins.sort_unstable();
+        joins.dedup();
+        for pc in joins {
+            if pc < insts.len() {
+                memo[pc] = memo_count as u32;
+                memo_count += 1;
+            }
+        }
+        Prog {
+            insts,
+            groups,
+            first,
+            memo,
+            memo_count,
+            split_first,
+            required: required_literals(node),
+        }
+    }
+
+    /// Whether the branch at `pc` can consume the character at `pos`.
+    fn branch_viable(&self, pc: u32, text: &[char], pos: usize) -> bool {
+        match self.split_first.get(pc as usize) {
+            Some(first) => viable(first, text, pos),
+            None => true,
+        }
+    }
+}
+
+fn viable(first: &Option<FirstSet>, text: &[char], pos: usize) -> bool {
+    match first {
+        None => true,
+        Some(set) => pos < text.len() && set.matches(text[pos]),
+    }
+}
+
+/// A set of possible first characters: a bitmap for ASCII, the classes
+/// themselves for the rest.
+#[derive(Clone, Debug)]
+struct FirstSet {
+    ascii: [u64; 2],
+    classes: Vec<Class>,
+}
+
+impl FirstSet {
+    fn new(classes: Vec<Class>) -> Self {
+        let mut ascii = [0u64; 2];
+        for b in 0u8..128 {
+            if classes.iter().any(|c| c.matches(b as char)) {
+                ascii[(b / 64) as usize] |= 1 << (b % 64);
+            }
+        }
+        FirstSet { ascii, classes }
+    }
+
+    #[inline]
+    fn matches(&self, c: char) -> bool {
+        let u = c as u32;
+        if u < 128 {
+            self.ascii[(u / 64) as usize] & (1 << (u % 64)) != 0
+        } else {
+            self.classes.iter().any(|k| k.matches(c))
+        }
+    }
+}
+
+fn emit(node: &Node, out: &mut Vec<Inst>, joins: &mut Vec<usize>) {
+    match node {
+        Node::Class(c) => out.push(Inst::Class(*c)),
+        Node::Lit(s) => out.extend(s.chars().map(|c| Inst::Class(Class::Char(c)))),
+        Node::LitCi(s) => out.extend(s.chars().map(|c| Inst::Class(Class::CharCi(c)))),
+        Node::Seq(nodes) => nodes.iter().for_each(|n| emit(n, out, joins)),
+        Node::Alt(nodes) => {
+            let mut jumps = Vec::new();
+            for (i, n) in nodes.iter().enumerate() {
+                if i + 1 < nodes.len() {
+                    let split = out.len();
+                    out.push(Inst::Split(0, 0));
+                    emit(n, out, joins);
+                    jumps.push(out.len());
+                    out.push(Inst::Jmp(0));
+                    let next = out.len() as u32;
+                    out[split] = Inst::Split(split as u32 + 1, next);
+                } else {
+                    emit(n, out, joins);
+                }
+            }
+            let end = out.len() as u32;
+            if !jumps.is_empty() {
+                joins.push(end as usize);
+            }
+            for j in jumps {
+                out[j] = Inst::Jmp(end);
+            }
+        }
+        Node::Cap(i, n) => {
+            out.push(Inst::Save(2 * *i as u32));
+            emit(n, out, joins);
+            out.push(Inst::Save(2 * *i as u32 + 1));
+        }
+        Node::Look(l) => out.push(Inst::Look(*l)),
+        Node::Rep {
+            node,
+            min,
+            max: Some(max),
+            greedy,
+        } if matches!(**node, Node::Class(_)) && max > min => {
+            if let Node::Class(class) = **node {
+                out.push(Inst::Run {
+                    class,
+                    min: *min,
+                    max: *max,
+                    greedy: *greedy,
+                });
+                joins.push(out.len());
+            }
+        }
+        Node::Rep {
+            node,
+            min,
+            max,
+            greedy,
+        } => {
+            for _ in 0..*min {
+                emit(node, out, joins);
+            }
+            match max {
+                Some(max) => {
+                    // Nested optional copies: skipping one skips the rest,
+                    // so counts are tried in order (most first when greedy).
+                    let mut splits = Vec::new();
+                    for _ in *min..*max {
+                        splits.push(out.len());
+                        out.push(Inst::Split(0, 0));
+                        emit(node, out, joins);
+                    }
+                    let end = out.len() as u32;
+                    if !splits.is_empty() {
+                        joins.push(end as usize);
+                    }
+                    for s in splits {
+                        let body = s as u32 + 1;
+                        out[s] = if *greedy {
+                            Inst::Split(body, end)
+                        } else {
+                            Inst::Split(end, body)
+                        };
+                    }
+                }
+                None => {
+                    let split = out.len();
+                    joins.push(split);
+                    out.push(Inst::Split(0, 0));
+                    emit(node, out, joins);
+                    out.push(Inst::Jmp(split as u32));
+                    let end = out.len() as u32;
+                    let body = split as u32 + 1;
+                    out[split] = if *greedy {
+                        Inst::Split(body, end)
+                    } else {
+                        Inst::Split(end, body)
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// The classes that can consume the first character of a match, or None
+/// when a match could be empty (then any position may start one).
+fn first_classes(insts: &[Inst], from: usize) -> Option<Vec<Class>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![from];
+    let mut out = Vec::new();
+    while let Some(pc) = stack.pop() {
+        if pc >= insts.len() || !seen.insert(pc) {
+            continue;
+        }
+        match insts[pc] {
+            Inst::Class(c) => out.push(c),
+            Inst::Run { class, min, .. } => {
+                out.push(class);
+                if min == 0 {
+                    stack.push(pc + 1);
+                }
+            }
+            Inst::Split(a, b) => {
+                stack.push(a as usize);
+                stack.push(b as usize);
+            }
+            Inst::Jmp(a) => stack.push(a as usize),
+            Inst::Save(_) | Inst::Look(_) => stack.push(pc + 1),
+            Inst::Match => return None,
+        }
+    }
+    Some(out)
+}
+
+/// A step allowance shared by all searches of one call.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    left: u64,
+}
+
+impl Budget {
+    pub(crate) fn new(steps: u64) -> Self {
+        Budget { left: steps }
+    }
+    #[cfg(test)]
+    pub(crate) fn exhausted(&self) -> bool {
+        self.left == 0
+    }
+    fn take(&mut self) -> bool {
+        if self.left == 0 {
+            false
+        } else {
+            self.left -= 1;
+            true
+        }
+    }
+}
+
+/// A match: its span and its groups (char positions).
+#[derive(Clone, Debug)]
+pub(crate) struct Match {
+    pub start: usize,
+    pub end: usize,
+    slots: Vec<Option<usize>>,
+}
+
+impl Match {
+    /// The span of group `i`, when it took part in the match.
+    pub(crate) fn group(&self, i: usize) -> Option<(usize, usize)> {
+        match (self.slots.get(2 * i), self.slots.get(2 * i + 1)) {
+            (Some(Some(a)), Some(Some(b))) if a <= b => Some((*a, *b)),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Mix(u64);
+impl Hasher for Mix {
+    fn finish(&self) -> u64 {
+        // splitmix64's finaliser: every input bit reaches the low bits
+        // the table indexes by.
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ *b as u64;
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = self.0.rotate_left(5) ^ v;
+    }
+}
+
+/// Largest dense memo (bits); larger searches use a hash set.
+const DENSE_BITS: usize = 1 << 24;
+
+/// The (branch point, position) states already explored.
+enum Visited {
+    Dense { bits: Vec<u64>, width: usize },
+    Sparse(HashSet<u64, BuildHasherDefault<Mix>>),
+}
+
+impl Visited {
+    fn new(memo_count: usize, positions: usize) -> Self {
+        match memo_count.checked_mul(positions) {
+            Some(n) if n <= DENSE_BITS => Visited::Dense {
+                bits: vec![0; n.div_ceil(64)],
+                width: positions,
+            },
+            _ => Visited::Sparse(HashSet::default()),
+        }
+    }
+
+    /// Marks a state; false when it was already marked.
+    fn insert(&mut self, memo: u32, pos: usize) -> bool {
+        match self {
+            Visited::Dense { bits, width } => {
+                let i = memo as usize * *width + pos;
+                let (w, b) = (i / 64, 1u64 << (i % 64));
+                match bits.get_mut(w) {
+                    Some(word) if *word & b == 0 => {
+                        *word |= b;
+                        true
+                    }
+                    Some(_) => false,
+                    None => true,
+                }
+            }
+            Visited::Sparse(set) => set.insert(((pos as u64) << 24) ^ memo as u64),
+        }
+    }
+
+    fn remove(&mut self, memo: u32, pos: usize) {
+        match self {
+            Visited::Dense { bits, width } => {
+                let i = memo as usize * *width + pos;
+                if let Some(word) = bits.get_mut(i / 64) {
+                    *word &= !(1u64 << (i % 64));
+                }
+            }
+            Visited::Sparse(set) => {
+                set.remove(&(((pos as u64) << 24) ^ memo as u64));
+            }
+        }
+    }
+}
+
+enum Job {
+    Try(u32, usize),
+    Restore(usize, Option<usize>),
+}
+
+struct Search<'a> {
+    prog: &'a Prog,
+    text: &'a [char],
+    visited: Visited,
+    stack: Vec<Job>,
+    /// Branch states first visited by the current attempt.
+    fresh: Vec<(u32, usize)>,
+    slots: Vec<Option<usize>>,
+    /// Some slot may be set.
+    dirty: bool,
+}
+
+impl Search<'_> {
+    /// The first match starting at `start`, in Python's preference order.
+    /// Err when the budget ran out.
+    fn at(&mut self, start: usize, budget: &mut Budget) -> Result<Option<Match>, ()> {
+        if self.dirty {
+            self.slots.iter_mut().for_each(|s| *s = None);
+            self.dirty = false;
+        }
+        self.stack.clear();
+        self.fresh.clear();
+        self.stack.push(Job::Try(0, start));
+        let n = self.text.len();
+        let insts = &self.prog.insts;
+        while let Some(job) = self.stack.pop() {
+            let (mut pc, mut pos) = match job {
+                Job::Restore(slot, old) => {
+                    self.slots[slot] = old;
+                    continue;
+                }
+                Job::Try(pc, pos) => (pc, pos),
+            };
+            loop {
+                if !budget.take() {
+                    return Err(());
+                }
+                let memo = self.prog.memo[pc as usize];
+                if memo != NO_MEMO {
+                    if !self.visited.insert(memo, pos) {
+                        break;
+                    }
+                    self.fresh.push((memo, pos));
+                }
+                match insts[pc as usize] {
+                    Inst::Class(c) => {
+                        if pos < n && c.matches(self.text[pos]) {
+                            pc += 1;
+                            pos += 1;
+                        } else {
+                            break;
+                        }
+                    }
+                    Inst::Run {
+                        class,
+                        min,
+                        max,
+                        greedy,
+                    } => {
+                        let (min, max) = (min as usize, max as usize);
+                        let mut k = 0;
+                        while k < max && pos + k < n && class.matches(self.text[pos + k]) {
+                            k += 1;
+                        }
+                        if k < min {
+                            break;
+                        }
+                        // Alternatives pushed least preferred first.
+                        let next = pc + 1;
+                        if greedy {
+                            for c in min..k {
+                                self.stack.push(Job::Try(next, pos + c));
+                            }
+                            pos += k;
+                        } else {
+                            for c in (min + 1..=k).rev() {
+                                self.stack.push(Job::Try(next, pos + c));
+                            }
+                            pos += min;
+                        }
+                        pc = next;
+                    }
+                    Inst::Split(a, b) => {
+                        let take_b = self.prog.branch_viable(b, self.text, pos);
+                        if self.prog.branch_viable(a, self.text, pos) {
+                            if take_b {
+                                self.stack.push(Job::Try(b, pos));
+                            }
+                            pc = a;
+                        } else if take_b {
+                            pc = b;
+                        } else {
+                            break;
+                        }
+                    }
+                    Inst::Jmp(a) => pc = a,
+                    Inst::Save(s) => {
+                        let s = s as usize;
+                        self.stack.push(Job::Restore(s, self.slots[s]));
+                        self.slots[s] = Some(pos);
+                        self.dirty = true;
+                        pc += 1;
+                    }
+                    Inst::Look(l) => {
+                        if l.holds(self.text, pos) {
+                            pc += 1;
+                        } else {
+                            break;
+                        }
+                    }
+                    Inst::Match => {
+                        // Branch states on the successful path at `pos`
+                        // were not fully explored: forget them.
+                        for &(m, at) in &self.fresh {
+                            if at == pos {
+                                self.visited.remove(m, at);
+                            }
+                        }
+                        return Ok(Some(Match {
+                            start,
+                            end: pos,
+                            slots: self.slots.clone(),
+                        }));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// All non-overlapping matches, left to right, as Python's `finditer`.
+/// Err when the budget ran out.
+pub(crate) fn find_iter(prog: &Prog, text: &[char], budget: &mut Budget) -> Result<Vec<Match>, ()> {
+    find_iter_from(prog, text, 0, budget)
+}
+
+/// [`find_iter`] starting the search at `from`.
+pub(crate) fn find_iter_from(
+    prog: &Prog,
+    text: &[char],
+    from: usize,
+    budget: &mut Budget,
+) -> Result<Vec<Match>, ()> {
+    let mut out = Vec::new();
+    let mut pos = from;
+    let mut last_start = text.len();
+    for (lit, ci) in &prog.required {
+        match last_occurrence(text, lit, *ci) {
+            Some(i) => last_start = last_start.min(i),
+            None => return Ok(out),
+        }
+    }
+    // Skip to the first possible start before allocating anything.
+    match next_start(prog, text, pos, last_start) {
+        Some(p) => pos = p,
+        None => return Ok(out),
+    }
+    let mut search = Search {
+        prog,
+        text,
+        visited: Visited::new(prog.memo_count, text.len() + 1),
+        stack: Vec::new(),
+        fresh: Vec::new(),
+        slots: vec![None; 2 * prog.groups],
+        dirty: false,
+    };
+    while pos <= last_start {
+        match next_start(prog, text, pos, last_start) {
+            Some(p) => pos = p,
+            None => break,
+        }
+        match search.at(pos, budget)? {
+            Some(m) => {
+                pos = if m.end > m.start { m.end } else { m.end + 1 };
+                out.push(m);
+            }
+            None => pos += 1,
+        }
+    }
+    Ok(out)
+}
+
+/// The first position in `from..=last` where a match may start.
+fn next_start(prog: &Prog, text: &[char], from: usize, last: usize) -> Option<usize> {
+    let Some(set) = &prog.first else {
+        return (from <= last).then_some(from);
+    };
+    let end = last.min(text.len().saturating_sub(1));
+    (from..=end).find(|&p| p < text.len() && set.matches(text[p]))
+}
+
+/// Replaces every match (as Python's `re.sub` with a function).
+pub(crate) fn replace_all(
+    prog: &Prog,
+    text: &[char],
+    budget: &mut Budget,
+    mut with: impl FnMut(&Match, &[char]) -> String,
+) -> Result<Vec<char>, ()> {
+    let matches = find_iter(prog, text, budget)?;
+    if matches.is_empty() {
+        return Ok(text.to_vec());
+    }
+    let mut out = Vec::with_capacity(text.len());
+    let mut last = 0;
+    for m in &matches {
+        out.extend_from_slice(&text[last..m.start]);
+        out.extend(with(m, text).chars());
+        last = m.end;
+    }
+    out.extend_from_slice(&text[last..]);
+    Ok(out)
+}
+
+/// The text of group `i` of `m`, or "".
+pub(crate) fn group_str(m: &Match, text: &[char], i: usize) -> String {
+    m.group(i)
+        .map(|(a, b)| text[a..b].iter().collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chars(s: &str) -> Vec<char> {
+        s.chars().collect()
+    }
+
+    fn spans(node: Node, groups: usize, text: &str) -> Vec<(usize, usize)> {
+        let prog = Prog::new(&node, groups);
+        let mut b = Budget::new(1_000_000);
+        find_iter(&prog, &chars(text), &mut b)
+            .unwrap()
+            .iter()
+            .map(|m| (m.start, m.end))
+            .collect()
+    }
+
+    #[test]
+    fn lazy_and_greedy() {
+        // a.*?b  vs a.*b
+        let lazy = seq(vec![ch('a'), star_lazy(cls(Class::Any)), ch('b')]);
+        let greedy = seq(vec![ch('a'), star(cls(Class::Any)), ch('b')]);
+        assert_eq!(spans(lazy, 0, "xaybzb"), vec![(1, 4)]);
+        assert_eq!(spans(greedy, 0, "xaybzb"), vec![(1, 6)]);
+    }
+
+    #[test]
+    fn counted_repetition_order() {
+        // a.{0,3}b greedy takes the farthest b within reach
+        let g = seq(vec![
+            ch('a'),
+            rep(cls(Class::Any), 0, Some(3), true),
+            ch('b'),
+        ]);
+        assert_eq!(spans(g, 0, "abbbbb"), vec![(0, 5)]);
+        let l = seq(vec![
+            ch('a'),
+            rep(cls(Class::Any), 0, Some(3), false),
+            ch('b'),
+        ]);
+        assert_eq!(spans(l, 0, "abbbbb"), vec![(0, 2)]);
+    }
+
+    #[test]
+    fn alternation_is_ordered_and_captures() {
+        let node = seq(vec![
+            alt(vec![cap(0, lit("ab")), cap(1, lit("abc"))]),
+            ch('d'),
+        ]);
+        let prog = Prog::new(&node, 2);
+        let t = chars("abcd");
+        let mut b = Budget::new(1000);
+        let ms = find_iter(&prog, &t, &mut b).unwrap();
+        assert_eq!(ms.len(), 1);
+        assert_eq!(ms[0].group(0), None);
+        assert_eq!(ms[0].group(1), Some((0, 3)));
+    }
+
+    #[test]
+    fn looks() {
+        let node = seq(vec![look(Look::NotAfter(Class::Char('\\'))), ch('$')]);
+        assert_eq!(spans(node, 0, "\\$ $"), vec![(3, 4)]);
+        let end = seq(vec![ch('a'), look(Look::End)]);
+        assert_eq!(spans(end, 0, "aa\n"), vec![(1, 2)]);
+    }
+
+    #[test]
+    fn exponential_patterns_stay_bounded() {
+        // (a|a)*b on many a's: memoisation keeps it linear.
+        let node = seq(vec![star(alt(vec![ch('a'), ch('a')])), ch('b')]);
+        let prog = Prog::new(&node, 0);
+        let t = chars(&"a".repeat(5000));
+        let mut b = Budget::new(10_000_000);
+        assert!(find_iter(&prog, &t, &mut b).unwrap().is_empty());
+        assert!(!b.exhausted());
+    }
+}

@@ -1,0 +1,129 @@
+//! `[tasks.NAME] kind = "math"`: a benchmark or training file of math
+//! problems with final answers.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use metaalign_core::{register, Error, Result, TaskConfig, TaskContext, TaskGenerator};
+use serde::{Deserialize, Serialize};
+
+use crate::generator::MathTasks;
+use crate::layout::{Fields, Preset};
+
+/// The registered kind.
+pub const KIND: &str = "math";
+
+/// `[tasks.NAME] kind = "math"`. Every key has a default; without `path`
+/// the 50-problem sample in MATH-500's layout that the project ships is used.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MathConfig {
+    /// A `.jsonl`, `.json` (array) or `.parquet` file; relative paths
+    /// resolve against the pipeline file's folder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// The file's layout: `auto`, `math500`, `aime`, `amc`,
+    /// `olympiadbench`, `minerva`.
+    pub preset: Preset,
+    /// Field overrides (default: the preset's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem_field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer_field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub solution_field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level_field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject_field: Option<String>,
+    /// Only the first `limit` rows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// Use the file's worked solution as the warm-up chain of thought.
+    pub rationale: bool,
+    /// Decimal places numbers are compared at (Math-Verify's `float_rounding`).
+    pub float_rounding: u32,
+    /// Math-Verify's `strict`: variables must match by name, and `x = 5`
+    /// does not equal `5` where the gold is an equation.
+    pub strict: bool,
+}
+
+impl Default for MathConfig {
+    fn default() -> Self {
+        Self {
+            path: None,
+            preset: Preset::Auto,
+            problem_field: None,
+            answer_field: None,
+            solution_field: None,
+            id_field: None,
+            level_field: None,
+            subject_field: None,
+            limit: None,
+            rationale: true,
+            float_rounding: 6,
+            strict: true,
+        }
+    }
+}
+
+impl MathConfig {
+    /// The preset's fields with this config's overrides.
+    pub fn fields(&self, preset: Preset) -> Fields {
+        let mut f = preset.fields();
+        if let Some(p) = &self.problem_field {
+            f.problem = vec![p.clone()];
+        }
+        if let Some(a) = &self.answer_field {
+            f.answer = Some(a.clone());
+        }
+        let set = |slot: &mut Option<String>, v: &Option<String>| {
+            if v.is_some() {
+                slot.clone_from(v);
+            }
+        };
+        set(&mut f.solution, &self.solution_field);
+        set(&mut f.id, &self.id_field);
+        set(&mut f.level, &self.level_field);
+        set(&mut f.subject, &self.subject_field);
+        f
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.limit == Some(0) {
+            return Err(Error::config("math: `limit` must be at least 1"));
+        }
+        if self.float_rounding > 15 {
+            return Err(Error::config(format!(
+                "math: `float_rounding` must be at most 15 decimal places, got {}",
+                self.float_rounding
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[typetag::serde(name = "math")]
+impl TaskConfig for MathConfig {
+    fn build(&self) -> Result<Arc<dyn TaskGenerator>> {
+        self.build_in(&TaskContext::default())
+    }
+
+    fn build_in(&self, ctx: &TaskContext) -> Result<Arc<dyn TaskGenerator>> {
+        self.check()?;
+        Ok(Arc::new(MathTasks::load(self, ctx)?))
+    }
+
+    fn is_fixed_set(&self) -> bool {
+        true
+    }
+}
+
+register! {
+    slot: Task,
+    kind: "math",
+    description: "math problems with final answers from a benchmark file (MATH-500, AIME, AMC, OlympiadBench, Minerva layouts; JSONL, JSON or parquet), checked like Math-Verify",
+    example: "kind = \"math\"\npreset = \"math500\"   # or path = \"data/math500.jsonl\"; without it, the shipped sample\nlimit = 50\nrationale = true\nfloat_rounding = 6\nstrict = true\n",
+}
