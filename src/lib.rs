@@ -29,4 +29,6 @@ pub fn link_builtins() {
     metaalign_plugin_reward_length::link();
     metaalign_domain_arithmetic::link();
     metaalign_merge_median::link();
+    metaalign_domain_math::link();
+    metaalign_domain_choice::link();
 }

@@ -142,3 +142,39 @@ fn plugin_kinds_are_registered_through_the_public_registry() {
     );
     assert!(ok.is_correct(), "{ok:?}");
 }
+
+#[test]
+fn math_domain_plans_stage_c_and_table_1_on_the_samples() {
+    let plan = dry_run("math-domain.toml");
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+    let stages: Vec<(&str, &str)> = plan
+        .stages
+        .iter()
+        .map(|s| (s.name.as_str(), s.kind.as_str()))
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            ("warmup", "sft"),
+            ("domain-rl", "domain_rl"),
+            ("eval", "evaluate")
+        ]
+    );
+    let eval = plan.stages.last().unwrap();
+    assert_eq!(eval.tasks, ["math500", "aime", "gpqa"]);
+    // Every file the pipeline names ships with the project.
+    let text = std::fs::read_to_string(example("math-domain.toml")).unwrap();
+    for file in [
+        "math-train.jsonl",
+        "math500-sample.jsonl",
+        "aime-sample.jsonl",
+        "gpqa-sample.jsonl",
+    ] {
+        assert!(text.contains(file), "{file}");
+        assert!(example("../data").join(file).is_file(), "{file}");
+    }
+    for source in ["math500", "aime", "gpqa"] {
+        let f = example("../data/responses/reference").join(format!("{source}.jsonl"));
+        assert!(f.is_file(), "{}", f.display());
+    }
+}

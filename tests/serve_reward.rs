@@ -198,11 +198,11 @@ async fn malformed_requests_get_400_and_the_service_survives() {
             json!({"query": [q], "prompts": [p, p], "labels": [label]}).to_string(),
         ),
         (
-            "labels[0] is not a task record",
+            "labels[0]: neither a task record",
             json!({"query": [q], "labels": ["{\"id\": 1}"]}).to_string(),
         ),
         (
-            "labels[0] is not a task record",
+            "labels[0]: not JSON",
             json!({"query": [q], "labels": ["garbage"]}).to_string(),
         ),
         ("labels[1]: invalid data: unknown task kind `sudoku`", {

@@ -4,8 +4,15 @@ It forwards each response to a running ``metaalign serve-reward`` service
 (OpenRLHF's remote reward protocol) and returns its reward. Standard library
 only, so it runs in any veRL worker environment.
 
-Use it with a dataset written by ``metaalign export --format verl``: each
-row's ``extra_info.label`` holds the task record the service verifies against.
+Rows of a dataset written by ``metaalign export --format verl`` carry their
+task record in ``extra_info.label``; the service verifies against it. Rows of
+any other veRL dataset (MATH-500, AIME, GPQA... prepared by veRL's own
+scripts) are routed by their ``data_source``: the service gets a short label
+``{"kind": "math" | "choice", "answer": ground_truth}`` and checks the answer
+with metaalign's math verifier (Math-Verify's rules) or its multiple-choice
+verifier. Known sources: names containing math500 / math / aime / amc /
+olympiad / minerva / gsm8k / deepscaler go to ``math``; gpqa / mmlu / ai2_arc /
+choice go to ``choice``. Add or override with METAALIGN_DATA_SOURCES.
 
     custom_reward_function.path=integrations/verl/metaalign_reward.py
     custom_reward_function.name=compute_score          # one response per call
@@ -18,6 +25,9 @@ Settings (environment variables of the veRL workers):
     METAALIGN_REWARD_TOKEN_FILE  file holding the bearer token, when the service has one
     METAALIGN_REWARD_TIMEOUT     seconds per request (default 60)
     METAALIGN_REWARD_RETRIES     attempts before giving up (default 5, 1 s apart)
+    METAALIGN_DATA_SOURCES       extra routes, comma-separated NAME=KIND pairs
+                                 (e.g. "my_olympiad=math,sciq=choice"); an exact
+                                 data_source name here wins over the built-in ones
 """
 
 import itertools
@@ -49,13 +59,78 @@ def _token():
     return _TOKEN
 
 
-def _label(extra_info):
+# Substrings of a normalised data_source name (lower case, letters and
+# digits only) and the task kind they route to; the first match wins.
+_BUILTIN_ROUTES = [
+    ("gpqa", "choice"),
+    ("mmlu", "choice"),
+    ("ai2arc", "choice"),
+    ("choice", "choice"),
+    ("math500", "math"),
+    ("aime", "math"),
+    ("amc", "math"),
+    ("olympiad", "math"),
+    ("minerva", "math"),
+    ("gsm8k", "math"),
+    ("deepscaler", "math"),
+    ("math", "math"),
+]
+
+
+def _user_routes():
+    routes = {}
+    for item in os.environ.get("METAALIGN_DATA_SOURCES", "").split(","):
+        if not item.strip():
+            continue
+        name, sep, kind = item.partition("=")
+        if not sep or not name.strip() or not kind.strip():
+            raise ValueError(
+                "metaalign_reward: METAALIGN_DATA_SOURCES entry %r is not NAME=KIND" % item
+            )
+        routes[name.strip()] = kind.strip()
+    return routes
+
+
+_ROUTES = _user_routes()
+
+
+def _normalise(name):
+    return "".join(c for c in str(name).lower() if c.isalnum())
+
+
+def route(data_source):
+    """The metaalign task kind that scores rows of `data_source`."""
+    if data_source in _ROUTES:
+        return _ROUTES[data_source]
+    plain = _normalise(data_source)
+    for needle, kind in _BUILTIN_ROUTES:
+        if needle in plain:
+            return kind
+    raise ValueError(
+        "metaalign_reward: no task kind for data_source %r and the row has no "
+        "`extra_info.label`; add METAALIGN_DATA_SOURCES=%s=math (or =choice), "
+        "or use a dataset written by `metaalign export --format verl`" % (data_source, data_source)
+    )
+
+
+def _gold(ground_truth):
+    # veRL's math datasets keep the answer as a string; some keep a list
+    # (OlympiadBench's final_answer) or a number (AIME).
+    if isinstance(ground_truth, (list, tuple)):
+        if not ground_truth:
+            raise ValueError("metaalign_reward: empty ground_truth list")
+        ground_truth = ground_truth[0] if len(ground_truth) == 1 else ", ".join(map(str, ground_truth))
+    if isinstance(ground_truth, bool) or ground_truth is None:
+        raise ValueError("metaalign_reward: ground_truth %r is not an answer" % (ground_truth,))
+    return str(ground_truth)
+
+
+def label(data_source, ground_truth, extra_info):
+    """The label the service scores a row against: the exported task
+    record when the row has one, else a short label routed by data_source."""
     if isinstance(extra_info, dict) and isinstance(extra_info.get("label"), str):
         return extra_info["label"]
-    raise ValueError(
-        "metaalign_reward: extra_info has no `label` (the task record JSON); "
-        "use a dataset written by `metaalign export --format verl`"
-    )
+    return json.dumps({"kind": route(data_source), "answer": _gold(ground_truth)})
 
 
 def _post(payload):
@@ -104,12 +179,16 @@ def _results(answer, n):
 def compute_score(data_source, solution_str, ground_truth, extra_info=None, **kwargs):
     """veRL's per-sample reward: a dict with `score` (the reward) plus
     `format_ok` and `correct` (0/1) for veRL's metrics."""
-    answer = _post({"query": [solution_str], "labels": [_label(extra_info)]})
+    answer = _post(
+        {"query": [solution_str], "labels": [label(data_source, ground_truth, extra_info)]}
+    )
     return _results(answer, 1)[0]
 
 
 def compute_score_batch(data_sources, solution_strs, ground_truths, extra_infos, **kwargs):
     """veRL's batch reward manager form: one request for the whole batch."""
-    labels = [_label(e) for e in extra_infos]
+    labels = [
+        label(d, g, e) for d, g, e in zip(data_sources, ground_truths, extra_infos)
+    ]
     answer = _post({"query": list(solution_strs), "labels": labels})
     return _results(answer, len(labels))

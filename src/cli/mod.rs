@@ -13,6 +13,7 @@ pub mod model;
 pub mod run;
 pub mod serve;
 pub mod solve;
+pub mod task_file;
 pub mod verify;
 
 #[derive(Debug, Parser)]

@@ -5,7 +5,10 @@
 //! - `POST /get_reward` with `{"query": [...], "prompts": [...], "labels": [...]}`
 //!   returns `{"rewards": [...], "scores": [...], "extra_logs": {...}}`, one
 //!   entry per query, in order. A label is the JSON of a task record, as
-//!   our exports write it (`label` column / field). `rewards` are the
+//!   our exports write it (`label` column / field), or a short label with
+//!   the task kind and the gold answer (`{"kind": "math", "answer":
+//!   "\\frac{3}{4}"}`, `{"kind": "choice", "answer": "B"}`) for
+//!   benchmark data that never went through metaalign. `rewards` are the
 //!   configured reward scheme's values; `scores` are 1 for a correct answer
 //!   and 0 otherwise (what OpenRLHF's dynamic filtering reads);
 //!   `extra_logs` has `format_ok`, `correct`, `unparseable` and
@@ -36,6 +39,7 @@ use axum::{Json, Router};
 use metaalign_core::{Error, Result, Task};
 use metaalign_tasks::common::ChatTemplate;
 use metaalign_tasks::dataset::score::Scorer;
+use metaalign_tasks::dataset::task_from_label;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
@@ -295,8 +299,7 @@ impl RewardService {
                 }
             }
         }
-        let task: Task = serde_json::from_str(label).map_err(|e| e.to_string())?;
-        let task = Arc::new(task);
+        let task = Arc::new(task_from_label(label)?);
         if self.cache_cap > 0 {
             if let Ok(mut cache) = self.cache.lock() {
                 if cache.len() >= self.cache_cap {
@@ -339,7 +342,7 @@ impl RewardService {
         for (i, label) in labels.iter().enumerate() {
             let task = self
                 .task_of(label)
-                .map_err(|e| bad(format!("labels[{i}] is not a task record: {e}")))?;
+                .map_err(|e| bad(format!("labels[{i}]: {e}")))?;
             self.scorer
                 .verifier(&task.kind)
                 .map_err(|e| bad(format!("labels[{i}]: {e}")))?;
