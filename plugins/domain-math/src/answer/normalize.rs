@@ -48,7 +48,16 @@ fn find(hay: &[char], needle: &[char], from: usize) -> Option<usize> {
     if needle.is_empty() || hay.len() < needle.len() {
         return None;
     }
-    (from..=hay.len() - needle.len()).find(|&i| hay[i..i + needle.len()] == *needle)
+    (from..=hay.len() - needle.len()).find(|&i| starts_at(hay, i, needle))
+}
+
+/// `needle` occurs at `i` (the first character is compared alone first:
+/// a slice comparison per position would cost a `memcmp` call each).
+fn starts_at(hay: &[char], i: usize, needle: &[char]) -> bool {
+    match needle.first() {
+        Some(c) => hay.get(i) == Some(c) && hay[i..].starts_with(needle),
+        None => true,
+    }
 }
 
 /// Last start of `needle` with the whole of it inside `hay[..end]`.
@@ -59,7 +68,7 @@ fn rfind(hay: &[char], needle: &[char], end: usize) -> Option<usize> {
     }
     (0..=end - needle.len())
         .rev()
-        .find(|&i| hay[i..i + needle.len()] == *needle)
+        .find(|&i| starts_at(hay, i, needle))
 }
 
 /// Python's `str.replace`.
@@ -68,7 +77,7 @@ fn replace(text: &[char], from: &str, to: &str) -> Vec<char> {
     let mut out = Vec::with_capacity(text.len());
     let mut i = 0;
     while i < text.len() {
-        if text.len() - i >= from.len() && text[i..i + from.len()] == *from {
+        if !from.is_empty() && starts_at(text, i, &from) {
             out.extend(to.chars());
             i += from.len();
         } else {
@@ -942,7 +951,7 @@ fn split<'a>(t: &'a [char], sep: &[char]) -> Vec<&'a [char]> {
     let mut last = 0;
     let mut i = 0;
     while i + sep.len() <= t.len() {
-        if t[i..i + sep.len()] == *sep {
+        if !sep.is_empty() && starts_at(t, i, sep) {
             out.push(&t[last..i]);
             i += sep.len();
             last = i;

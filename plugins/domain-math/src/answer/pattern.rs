@@ -8,9 +8,6 @@
 //! steps, and every search draws on a shared [`Budget`] so that hostile
 //! text ends in "too complex" instead of a long wait.
 
-use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
-
 /// One character test.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Class {
@@ -248,19 +245,32 @@ fn required_literals(node: &Node) -> Vec<(Vec<char>, bool)> {
     }
 }
 
-/// The last start of `lit` in `text`.
+/// The last start of `lit` in `text`. The first character is tested
+/// alone in a tight loop: this runs over the whole text for every pattern.
 fn last_occurrence(text: &[char], lit: &[char], ci: bool) -> Option<usize> {
-    if lit.is_empty() || lit.len() > text.len() {
+    let (&first, rest) = lit.split_first()?;
+    if lit.len() > text.len() {
         return None;
     }
+    let (lo, hi) = if ci {
+        (first.to_ascii_lowercase(), first.to_ascii_uppercase())
+    } else {
+        (first, first)
+    };
+    let same = |a: &char, b: &char| {
+        if ci {
+            a.eq_ignore_ascii_case(b)
+        } else {
+            a == b
+        }
+    };
     (0..=text.len() - lit.len()).rev().find(|&i| {
-        text[i..i + lit.len()].iter().zip(lit).all(|(a, b)| {
-            if ci {
-                a.eq_ignore_ascii_case(b)
-            } else {
-                a == b
-            }
-        })
+        let c = text[i];
+        (c == lo || c == hi)
+            && text[i + 1..i + lit.len()]
+                .iter()
+                .zip(rest)
+                .all(|(a, b)| same(a, b))
     })
 }
 
@@ -529,77 +539,55 @@ impl Match {
     }
 }
 
-#[derive(Default)]
-struct Mix(u64);
-impl Hasher for Mix {
-    fn finish(&self) -> u64 {
-        // splitmix64's finaliser: every input bit reaches the low bits
-        // the table indexes by.
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ *b as u64;
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = self.0.rotate_left(5) ^ v;
-    }
+/// The (branch point, position) states already explored, as a bitmap
+/// split into blocks of 64 positions that are allocated on first use: a
+/// search touches a few blocks of a long text, and a full scan costs one
+/// word per branch point per 64 positions, with no hashing.
+struct Visited {
+    memo_count: usize,
+    /// For each block of 64 positions, its offset in `words`, or `NO_BLOCK`.
+    blocks: Vec<u32>,
+    /// `memo_count` words per allocated block; bit `pos % 64` of word
+    /// `memo` marks the state.
+    words: Vec<u64>,
 }
 
-/// Largest dense memo (bits); larger searches use a hash set.
-const DENSE_BITS: usize = 1 << 24;
-
-/// The (branch point, position) states already explored.
-enum Visited {
-    Dense { bits: Vec<u64>, width: usize },
-    Sparse(HashSet<u64, BuildHasherDefault<Mix>>),
-}
+const NO_BLOCK: u32 = u32::MAX;
 
 impl Visited {
     fn new(memo_count: usize, positions: usize) -> Self {
-        match memo_count.checked_mul(positions) {
-            Some(n) if n <= DENSE_BITS => Visited::Dense {
-                bits: vec![0; n.div_ceil(64)],
-                width: positions,
-            },
-            _ => Visited::Sparse(HashSet::default()),
+        Visited {
+            memo_count,
+            blocks: vec![NO_BLOCK; positions.div_ceil(64)],
+            words: Vec::new(),
         }
+    }
+
+    fn word(&mut self, memo: u32, pos: usize) -> Option<&mut u64> {
+        let block = self.blocks.get_mut(pos / 64)?;
+        if *block == NO_BLOCK {
+            *block = u32::try_from(self.words.len()).ok()?;
+            self.words.resize(self.words.len() + self.memo_count, 0);
+        }
+        self.words.get_mut(*block as usize + memo as usize)
     }
 
     /// Marks a state; false when it was already marked.
     fn insert(&mut self, memo: u32, pos: usize) -> bool {
-        match self {
-            Visited::Dense { bits, width } => {
-                let i = memo as usize * *width + pos;
-                let (w, b) = (i / 64, 1u64 << (i % 64));
-                match bits.get_mut(w) {
-                    Some(word) if *word & b == 0 => {
-                        *word |= b;
-                        true
-                    }
-                    Some(_) => false,
-                    None => true,
-                }
+        let bit = 1u64 << (pos % 64);
+        match self.word(memo, pos) {
+            Some(word) if *word & bit == 0 => {
+                *word |= bit;
+                true
             }
-            Visited::Sparse(set) => set.insert(((pos as u64) << 24) ^ memo as u64),
+            Some(_) => false,
+            None => true,
         }
     }
 
     fn remove(&mut self, memo: u32, pos: usize) {
-        match self {
-            Visited::Dense { bits, width } => {
-                let i = memo as usize * *width + pos;
-                if let Some(word) = bits.get_mut(i / 64) {
-                    *word &= !(1u64 << (i % 64));
-                }
-            }
-            Visited::Sparse(set) => {
-                set.remove(&(((pos as u64) << 24) ^ memo as u64));
-            }
+        if let Some(word) = self.word(memo, pos) {
+            *word &= !(1u64 << (pos % 64));
         }
     }
 }
