@@ -31,4 +31,5 @@ pub fn link_builtins() {
     metaalign_merge_median::link();
     metaalign_domain_math::link();
     metaalign_domain_choice::link();
+    metaalign_domain_code::link();
 }

@@ -520,3 +520,241 @@ fn sample_reference_responses_cover_every_benchmark_task() {
     assert_eq!(read_lines(&reference.join("math500.jsonl")).len(), 50);
     assert_eq!(read_lines(&reference.join("gpqa.jsonl")).len(), 20);
 }
+
+/// Whether code can run here (python3 and the sandbox), or why not.
+fn code_runs() -> bool {
+    if Command::new("python3").arg("--version").output().is_err() {
+        println!("skipped: python3 is not installed");
+        return false;
+    }
+    match metaalign_domain_code::Sandbox::new(metaalign_domain_code::SandboxConfig::default()) {
+        Ok(_) => true,
+        Err(e) => {
+            println!("skipped: {e}");
+            false
+        }
+    }
+}
+
+#[test]
+fn verify_task_code_agrees_with_the_labelled_sample_responses() {
+    if !code_runs() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rpath = sample("responses").join("code-sample.jsonl");
+    let out = dir.path().join("verdicts.jsonl");
+    let summary = ok(&[
+        "verify",
+        "--task",
+        "code",
+        "--data",
+        s(&sample("livecodebench-sample.jsonl")),
+        "--responses",
+        s(&rpath),
+        "--out",
+        s(&out),
+    ]);
+    assert!(summary.contains("binary reward"), "{summary}");
+    let verdicts = read_lines(&out);
+    let inputs = read_lines(&rpath);
+    assert_eq!(verdicts.len(), inputs.len());
+    for (v, input) in verdicts.iter().zip(&inputs) {
+        assert_eq!(v["id"], input["id"]);
+        assert_eq!(v["outcome"], input["expected"], "{input} -> {v}");
+    }
+    // The pass-fraction mode and reward: a wrong program gets part credit.
+    let part = dir.path().join("part.jsonl");
+    write_lines(
+        &part,
+        &[
+            json!({"id": "lcb-s04", "response": "```python\nprint(sum(c in 'aeio' for c in input()))\n```"}),
+        ],
+    );
+    let summary = ok(&[
+        "verify",
+        "--task",
+        "code",
+        "--data",
+        s(&sample("livecodebench-sample.jsonl")),
+        "--responses",
+        s(&part),
+        "--out",
+        s(&out),
+        "--set",
+        "reward_mode=\"pass_fraction\"",
+        "--reward",
+        "pass_fraction",
+    ]);
+    let v = &read_lines(&out)[0];
+    let reward = v["reward"].as_f64().unwrap();
+    assert!(reward > 0.0 && reward < 1.0, "{summary} {v}");
+    assert_eq!(v["correct"], json!(false));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reward_service_runs_code_labels_and_kills_abandoned_requests() {
+    metaalign::link_builtins();
+    if !code_runs() {
+        return;
+    }
+    let config = ServeConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        workers: 2,
+        heavy_workers: 1,
+        reward: "binary".into(),
+        ..ServeConfig::default()
+    };
+    let bound = bind(&config).await.unwrap();
+    let (addr, _stop, _handle) = bound.spawn();
+    let tests = json!({"inputs": ["2 3\n", "10 -4\n"], "outputs": ["5\n", "6\n"]}).to_string();
+    let label = json!({"kind": "code", "answer": tests}).to_string();
+    let math = json!({"kind": "math", "answer": "4"}).to_string();
+    let body = json!({
+        "query": [
+            "```python\nprint(sum(map(int, input().split())))\n```",
+            "```python\nprint(5)\n```",
+            "\\boxed{4}",
+        ],
+        "labels": [label, label, math],
+    });
+    let mut c = Client::connect(addr, None).await.unwrap();
+    let (status, answer) = c.post("/get_reward", body.to_string()).await.unwrap();
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    let v: Value = serde_json::from_slice(&answer).unwrap();
+    assert_eq!(v["rewards"], json!([1.0, 0.0, 1.0]), "{v}");
+
+    // A request whose program loops for 30 s per test, abandoned after
+    // 300 ms: its program is killed, so the one heavy worker is free again
+    // for the next code request at once.
+    let slow = json!({"kind": "code", "answer": tests, "timeout_s": 30}).to_string();
+    let hang = json!({"query": ["```python\nwhile True: pass\n```"], "labels": [slow]}).to_string();
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut raw = std::net::TcpStream::connect(addr).unwrap();
+        let head = format!(
+            "POST /get_reward HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            hang.len()
+        );
+        raw.write_all(head.as_bytes()).unwrap();
+        raw.write_all(hang.as_bytes()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    })
+    .await
+    .unwrap();
+    // Math is never held up by code.
+    let started = std::time::Instant::now();
+    let quick = json!({"query": ["\\boxed{4}"], "labels": [math]}).to_string();
+    let mut c = Client::connect(addr, None).await.unwrap();
+    let (status, _) = c.post("/get_reward", quick).await.unwrap();
+    assert_eq!(status, 200);
+    let again = json!({"query": ["```python\nprint(sum(map(int, input().split())))\n```"], "labels": [label]}).to_string();
+    let (status, answer) = c.post("/get_reward", again).await.unwrap();
+    assert_eq!(status, 200);
+    let v: Value = serde_json::from_slice(&answer).unwrap();
+    assert_eq!(v["rewards"], json!([1.0]));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the abandoned request still held the code worker: {:?}",
+        started.elapsed()
+    );
+}
+
+/// The veRL shim routes code data sources with veRL's test format.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verl_shim_routes_code_sources() {
+    metaalign::link_builtins();
+    if !code_runs() {
+        return;
+    }
+    let config = ServeConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        workers: 2,
+        reward: "binary".into(),
+        ..ServeConfig::default()
+    };
+    let bound = bind(&config).await.unwrap();
+    let (addr, _stop, _handle) = bound.spawn();
+    let script = r#"
+import json
+import metaalign_reward as m
+tests = {"inputs": ["1 2\n"], "outputs": ["3\n"]}
+fn = {"inputs": [[[1, 2]]], "outputs": [3], "fn_name": "add"}
+good = "```python\nprint(sum(map(int, input().split())))\n```"
+out = m.compute_score_batch(
+    ["livecodebench", "deepmind/code_contests", "codeparrot/apps", "BAAI/TACO", "livecodebench"],
+    [good, good, good, "```python\nprint(4)\n```", "```python\ndef add(a):\n    return sum(a)\n```"],
+    [json.dumps(tests), tests, tests, tests, fn],
+    [{}, {}, None, {}, {}],
+)
+print(json.dumps([m.route(s) for s in ["livecodebench/code_generation_lite", "codecontests", "apps", "taco"]]))
+print(json.dumps(out))
+"#;
+    let shim_dir = root().join("integrations/verl");
+    let url = format!("http://{addr}/get_reward");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .env("PYTHONPATH", shim_dir)
+            .env("METAALIGN_REWARD_URL", url)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut lines = text.lines();
+    let routes: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(routes, json!(["code", "code", "code", "code"]));
+    let v: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    let scores: Vec<f64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["score"].as_f64().unwrap())
+        .collect();
+    assert_eq!(scores, [1.0, 1.0, 1.0, 0.0, 1.0], "{v}");
+}
+
+#[test]
+fn evaluate_scores_offline_code_responses_with_pass_at_k() {
+    metaalign::link_builtins();
+    if !code_runs() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let reference = sample("responses/reference");
+    let text = format!(
+        "[run]\nname = \"code\"\nout_dir = {out:?}\n\n\
+         [tasks.lcb]\nkind = \"code\"\npath = {data:?}\n\n\
+         [[stages]]\nname = \"eval\"\nkind = \"evaluate\"\n\
+         responses = {{ reference = {reference:?} }}\n\
+         tasks = [\"lcb\"]\navg_k = 2\n\
+         tables = [{{ title = \"Code\", models = [\"reference\"], tasks = [\"lcb\"] }}, \
+         {{ title = \"Code pass@k\", models = [\"reference\"], tasks = [\"lcb\"], metric = \"pass@k\" }}]\n",
+        out = s(&dir.path().join("runs")),
+        data = s(&sample("livecodebench-sample.jsonl")),
+        reference = s(&reference.join("code.jsonl")),
+    );
+    let file = dir.path().join("code.toml");
+    std::fs::write(&file, text).unwrap();
+    let p = Pipeline::from_file(&file).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(pipeline::run(&p, &RunOptions::default()))
+        .unwrap();
+    let md = std::fs::read_to_string(dir.path().join("runs/code/report.md")).unwrap();
+    // First samples: 13 of 20 right (pass@1 65%); every problem has a right
+    // second sample (pass@2 100%); avg@2 is (13 + 20) / 40.
+    assert!(md.contains("| reference | 65.0 |\n"), "{md}");
+    assert!(md.contains("| reference | 100.0 |\n"), "{md}");
+    assert!(
+        md.contains("| reference | lcb | 20 | 65.0 | 82.5 | 100.0 |"),
+        "{md}"
+    );
+}

@@ -178,3 +178,22 @@ fn math_domain_plans_stage_c_and_table_1_on_the_samples() {
         assert!(f.is_file(), "{}", f.display());
     }
 }
+
+#[test]
+fn code_domain_plans_training_and_evaluation() {
+    let plan = dry_run("code-domain.toml");
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+    let stages: Vec<(&str, &str)> = plan
+        .stages
+        .iter()
+        .map(|s| (s.name.as_str(), s.kind.as_str()))
+        .collect();
+    assert_eq!(stages, [("domain-rl", "domain_rl"), ("eval", "evaluate")]);
+    assert_eq!(plan.stages.last().unwrap().tasks, ["code"]);
+    let text = std::fs::read_to_string(example("code-domain.toml")).unwrap();
+    for file in ["code-train.jsonl", "livecodebench-sample.jsonl"] {
+        assert!(text.contains(file), "{file}");
+        assert!(example("../data").join(file).is_file(), "{file}");
+    }
+    assert!(example("../data/responses/reference/code.jsonl").is_file());
+}

@@ -12,7 +12,12 @@ scripts) are routed by their ``data_source``: the service gets a short label
 with metaalign's math verifier (Math-Verify's rules) or its multiple-choice
 verifier. Known sources: names containing math500 / math / aime / amc /
 olympiad / minerva / gsm8k / deepscaler go to ``math``; gpqa / mmlu / ai2_arc /
-choice go to ``choice``. Add or override with METAALIGN_DATA_SOURCES.
+choice go to ``choice``; livecodebench / codecontests / apps / taco / code go
+to ``code`` (the program in the response runs against the row's tests in the
+service's sandbox: ``ground_truth`` is veRL's
+``{"inputs": [...], "outputs": [...], "fn_name"?}``, as a dict or JSON text;
+each label asks for METAALIGN_CODE_TIMEOUT seconds per test, default 10, the
+training anchors' limit). Add or override with METAALIGN_DATA_SOURCES.
 
     custom_reward_function.path=integrations/verl/metaalign_reward.py
     custom_reward_function.name=compute_score          # one response per call
@@ -25,6 +30,7 @@ Settings (environment variables of the veRL workers):
     METAALIGN_REWARD_TOKEN_FILE  file holding the bearer token, when the service has one
     METAALIGN_REWARD_TIMEOUT     seconds per request (default 60)
     METAALIGN_REWARD_RETRIES     attempts before giving up (default 5, 1 s apart)
+    METAALIGN_CODE_TIMEOUT       seconds per test of code rows (default 10)
     METAALIGN_DATA_SOURCES       extra routes, comma-separated NAME=KIND pairs
                                  (e.g. "my_olympiad=math,sciq=choice"); an exact
                                  data_source name here wins over the built-in ones
@@ -62,6 +68,13 @@ def _token():
 # Substrings of a normalised data_source name (lower case, letters and
 # digits only) and the task kind they route to; the first match wins.
 _BUILTIN_ROUTES = [
+    ("livecodebench", "code"),
+    ("codecontests", "code"),
+    ("taco", "code"),
+    ("apps", "code"),
+    ("humaneval", "code"),
+    ("mbpp", "code"),
+    ("code", "code"),
     ("gpqa", "choice"),
     ("mmlu", "choice"),
     ("ai2arc", "choice"),
@@ -92,6 +105,7 @@ def _user_routes():
 
 
 _ROUTES = _user_routes()
+_CODE_TIMEOUT = float(os.environ.get("METAALIGN_CODE_TIMEOUT", "10"))
 
 
 def _normalise(name):
@@ -108,7 +122,7 @@ def route(data_source):
             return kind
     raise ValueError(
         "metaalign_reward: no task kind for data_source %r and the row has no "
-        "`extra_info.label`; add METAALIGN_DATA_SOURCES=%s=math (or =choice), "
+        "`extra_info.label`; add METAALIGN_DATA_SOURCES=%s=math (or =choice, =code), "
         "or use a dataset written by `metaalign export --format verl`" % (data_source, data_source)
     )
 
@@ -130,7 +144,13 @@ def label(data_source, ground_truth, extra_info):
     record when the row has one, else a short label routed by data_source."""
     if isinstance(extra_info, dict) and isinstance(extra_info.get("label"), str):
         return extra_info["label"]
-    return json.dumps({"kind": route(data_source), "answer": _gold(ground_truth)})
+    kind = route(data_source)
+    if kind == "code":
+        # veRL keeps code tests as {"inputs", "outputs", "fn_name"?}, as a
+        # dict or as its JSON text; the service reads them from `answer`.
+        tests = ground_truth if isinstance(ground_truth, str) else json.dumps(ground_truth)
+        return json.dumps({"kind": "code", "answer": tests, "timeout_s": _CODE_TIMEOUT})
+    return json.dumps({"kind": kind, "answer": _gold(ground_truth)})
 
 
 def _post(payload):

@@ -15,6 +15,12 @@
 //!   `prompt_matched` as 0/1 numbers.
 //! - `GET /health` returns `{"status": "ok", ...}`.
 //!
+//! Slow kinds (`heavy_kinds`, by default `code`, which runs programs) are
+//! scored on a pool of their own with its own bound, so a flood of code
+//! requests cannot starve the other kinds; when a client goes away before
+//! its answer, its request's programs are killed (a cancellation token is
+//! dropped with the request, see `metaalign_core::cancel`).
+//!
 //! The response scored is the part of each query after its prompt; see
 //! [`split_response`] for what happens when the prompt is not a prefix.
 //! Safe by default: binds 127.0.0.1:5000, an optional bearer token is
@@ -36,6 +42,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use metaalign_core::cancel::CancelToken;
 use metaalign_core::{Error, Result, Task};
 use metaalign_tasks::common::ChatTemplate;
 use metaalign_tasks::dataset::score::Scorer;
@@ -63,6 +70,14 @@ pub struct ServeConfig {
     /// Parsed labels kept, keyed by their text (default 65,536). Rollouts
     /// score several responses per prompt, so labels repeat.
     pub label_cache: usize,
+    /// Task kinds whose verification is slow (runs programs): requests
+    /// with any label of these kinds are scored on their own pool
+    /// (default: `code`).
+    pub heavy_kinds: Vec<String>,
+    /// Threads of that pool, so at most this many heavy requests are
+    /// scored at once (default: half the CPUs, at least 1). Each code
+    /// verifier bounds the programs it runs at once itself.
+    pub heavy_workers: usize,
 }
 
 impl Default for ServeConfig {
@@ -75,6 +90,8 @@ impl Default for ServeConfig {
             max_batch: 8192,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             label_cache: 65_536,
+            heavy_kinds: vec!["code".into()],
+            heavy_workers: (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).max(1),
         }
     }
 }
@@ -137,6 +154,9 @@ pub struct RewardService {
     max_batch: usize,
     pool: rayon::ThreadPool,
     permits: Semaphore,
+    heavy_kinds: Vec<String>,
+    heavy_pool: rayon::ThreadPool,
+    heavy_permits: Semaphore,
     cache: Mutex<LabelCache>,
     cache_cap: usize,
     pub stats: Stats,
@@ -281,6 +301,13 @@ impl RewardService {
             pool,
             // At most this many requests wait for or run on the pool.
             permits: Semaphore::new(workers * 4),
+            heavy_kinds: config.heavy_kinds.clone(),
+            heavy_pool: rayon::ThreadPoolBuilder::new()
+                .num_threads(config.heavy_workers.max(1))
+                .thread_name(|i| format!("reward-heavy-{i}"))
+                .build()
+                .map_err(|e| Error::wrap("cannot start the heavy scoring pool", e))?,
+            heavy_permits: Semaphore::new(config.heavy_workers.max(1) * 2),
             cache: Mutex::new(HashMap::new()),
             cache_cap: config.label_cache,
             stats: Stats::default(),
@@ -312,8 +339,21 @@ impl RewardService {
     }
 
     /// Scores a parsed request (synchronously; the HTTP handler runs this on
-    /// the worker pool).
+    /// the worker pools).
     pub fn score_request(&self, req: &RewardRequest) -> std::result::Result<Value, Rejection> {
+        let tasks = self.prepare(req)?;
+        self.score_tasks(req, &tasks, None)
+    }
+
+    /// True when a request has a label of a heavy kind.
+    pub fn is_heavy(&self, tasks: &[Arc<Task>]) -> bool {
+        tasks
+            .iter()
+            .any(|t| self.heavy_kinds.iter().any(|k| *k == t.kind))
+    }
+
+    /// Checks a request and parses its labels.
+    pub fn prepare(&self, req: &RewardRequest) -> std::result::Result<Vec<Arc<Task>>, Rejection> {
         let n = req.query.len();
         if n > self.max_batch {
             return Err(bad(format!(
@@ -348,12 +388,26 @@ impl RewardService {
                 .map_err(|e| bad(format!("labels[{i}]: {e}")))?;
             tasks.push(task);
         }
+        Ok(tasks)
+    }
+
+    /// Scores a request's queries against its parsed labels; verifiers run
+    /// under `cancel` (when the client goes away, programs are killed and
+    /// the answer is never sent).
+    pub fn score_tasks(
+        &self,
+        req: &RewardRequest,
+        tasks: &[Arc<Task>],
+        cancel: Option<&CancelToken>,
+    ) -> std::result::Result<Value, Rejection> {
+        let n = req.query.len();
+        let token = cancel.cloned().unwrap_or_default();
         let score_one = |i: usize| {
             let task = &tasks[i];
             let prompt = req.prompts.as_ref().map(|p| p[i].as_str());
             let (response, how) =
                 split_response(&req.query[i], prompt, || self.template.render_task(task));
-            let scored = self.scorer.score(task, response);
+            let scored = token.scope(|| self.scorer.score(task, response));
             (scored, how)
         };
         let results: Vec<_> = if n >= 256 {
@@ -438,13 +492,28 @@ async fn get_reward(
     }
 }
 
+/// What the general pool made of a request: an answer, or parsed labels
+/// to score on the heavy pool.
+enum FirstPass {
+    Done(std::result::Result<Value, Rejection>),
+    Heavy(RewardRequest, Vec<Arc<Task>>),
+}
+
+fn internal(msg: &str) -> Rejection {
+    Rejection(StatusCode::INTERNAL_SERVER_ERROR, msg.into())
+}
+
 async fn handle(
     svc: Arc<RewardService>,
     headers: HeaderMap,
     body: Bytes,
 ) -> std::result::Result<Value, Rejection> {
     svc.authorize(&headers)?;
-    let _permit = svc.permits.acquire().await.map_err(|_| {
+    // Dropped with this future when the client disconnects: the programs
+    // of the request are then killed.
+    let token = CancelToken::new();
+    let _cancel_on_drop = token.cancel_on_drop();
+    let permit = svc.permits.acquire().await.map_err(|_| {
         Rejection(
             StatusCode::SERVICE_UNAVAILABLE,
             "the service is shutting down".into(),
@@ -452,34 +521,72 @@ async fn handle(
     })?;
     let (tx, rx) = tokio::sync::oneshot::channel();
     let worker = svc.clone();
+    let light_token = token.clone();
     svc.pool.spawn(move || {
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let req: RewardRequest = serde_json::from_slice(&body).map_err(|e| {
-                bad(format!(
-                    "malformed request: {e} (expected {{\"query\": [string], \"prompts\": [string], \"labels\": [string]}})"
-                ))
-            })?;
-            let v = worker.score_request(&req)?;
-            worker
-                .stats
-                .scored
-                .fetch_add(req.query.len() as u64, Ordering::Relaxed);
-            Ok(v)
+            let req: RewardRequest = match serde_json::from_slice(&body) {
+                Ok(r) => r,
+                Err(e) => {
+                    return FirstPass::Done(Err(bad(format!(
+                        "malformed request: {e} (expected {{\"query\": [string], \"prompts\": [string], \"labels\": [string]}})"
+                    ))))
+                }
+            };
+            let tasks = match worker.prepare(&req) {
+                Ok(t) => t,
+                Err(r) => return FirstPass::Done(Err(r)),
+            };
+            if worker.is_heavy(&tasks) {
+                return FirstPass::Heavy(req, tasks);
+            }
+            let v = worker.score_tasks(&req, &tasks, Some(&light_token));
+            if v.is_ok() {
+                worker
+                    .stats
+                    .scored
+                    .fetch_add(req.query.len() as u64, Ordering::Relaxed);
+            }
+            FirstPass::Done(v)
         }))
-        .unwrap_or_else(|_| {
-            Err(Rejection(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal error while scoring".into(),
-            ))
-        });
+        .unwrap_or_else(|_| FirstPass::Done(Err(internal("internal error while scoring"))));
         let _ = tx.send(out);
     });
-    rx.await.map_err(|_| {
+    let first = rx
+        .await
+        .map_err(|_| internal("the scoring worker stopped"))?;
+    drop(permit);
+    let (req, tasks) = match first {
+        FirstPass::Done(v) => return v,
+        FirstPass::Heavy(req, tasks) => (req, tasks),
+    };
+    let _heavy = svc.heavy_permits.acquire().await.map_err(|_| {
         Rejection(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the scoring worker stopped".into(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the service is shutting down".into(),
         )
-    })?
+    })?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let worker = svc.clone();
+    let heavy_token = token.clone();
+    svc.heavy_pool.spawn(move || {
+        if heavy_token.is_cancelled() {
+            return;
+        }
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let v = worker.score_tasks(&req, &tasks, Some(&heavy_token));
+            if v.is_ok() {
+                worker
+                    .stats
+                    .scored
+                    .fetch_add(req.query.len() as u64, Ordering::Relaxed);
+            }
+            v
+        }))
+        .unwrap_or_else(|_| Err(internal("internal error while scoring")));
+        let _ = tx.send(out);
+    });
+    rx.await
+        .map_err(|_| internal("the scoring worker stopped"))?
 }
 
 async fn health(State(svc): State<Arc<RewardService>>, headers: HeaderMap) -> Response {
