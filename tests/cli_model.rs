@@ -93,3 +93,118 @@ fn model_init_sample_and_score() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 1"));
 }
+
+/// `metaalign model chat-template` prints exactly what transformers'
+/// `apply_chat_template` renders (the parity fixtures), and names the file
+/// at fault otherwise.
+#[test]
+fn model_chat_template_renders_like_transformers() {
+    let fx: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/metaalign-tasks/tests/fixtures/chat_templates.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |model: &std::path::Path, messages: &std::path::Path, agp: bool| {
+        let mut cmd = bin();
+        cmd.args(["model", "chat-template", "--model"])
+            .arg(model)
+            .arg("--messages")
+            .arg(messages);
+        if agp {
+            cmd.arg("--add-generation-prompt");
+        }
+        cmd.output().unwrap()
+    };
+    let write_model = |name: &str, config: &serde_json::Value| {
+        let d = dir.path().join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("tokenizer_config.json"), config.to_string()).unwrap();
+        d
+    };
+    let messages_file = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+
+    for (template, conv) in [
+        ("llama3", "system_multi_turn"),
+        ("qwen2.5", "single_user"),
+        ("mistral", "multi_turn"),
+    ] {
+        let model = write_model(template, &fx["tokenizer_configs"][template]);
+        let msgs = messages_file(
+            &format!("{template}.json"),
+            &fx["conversations"][conv].to_string(),
+        );
+        for agp in [false, true] {
+            let want = fx["cases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| {
+                    c["template"] == template
+                        && c["conversation"] == conv
+                        && c["add_generation_prompt"] == agp
+                })
+                .unwrap()["rendered"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let out = run(&model, &msgs, agp);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(String::from_utf8(out.stdout).unwrap(), want, "{template}");
+        }
+    }
+
+    // A fresh model: the built-in Qwen (ChatML) template.
+    let ck = dir.path().join("fresh");
+    let out = bin()
+        .args(["model", "init", "--spec", "tiny", "--out"])
+        .arg(&ck)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let msgs = messages_file(
+        "plain.json",
+        r#"[{"role": "system", "content": "S"}, {"role": "user", "content": "U"}]"#,
+    );
+    let out = run(&ck, &msgs, true);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n"
+    );
+
+    // Errors name the file at fault.
+    let stderr = |o: std::process::Output| {
+        assert!(!o.status.success());
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let missing = dir.path().join("missing.json");
+    let err = stderr(run(&ck, &missing, false));
+    assert!(err.contains("missing.json"), "{err}");
+    let bad = messages_file("bad.json", r#"{"role": "user"}"#);
+    let err = stderr(run(&ck, &bad, false));
+    assert!(err.contains("bad.json") && err.contains("list"), "{err}");
+    let no_role = messages_file("norole.json", r#"[{"content": "x"}]"#);
+    let err = stderr(run(&ck, &no_role, false));
+    assert!(err.contains("norole.json") && err.contains("role"), "{err}");
+    let broken = write_model("broken", &serde_json::json!({"chat_template": "{% for %}"}));
+    let err = stderr(run(&broken, &msgs, false));
+    assert!(err.contains("tokenizer_config.json"), "{err}");
+    // The template's own raise_exception message comes through.
+    let mistral = dir.path().join("mistral");
+    let err = stderr(run(&mistral, &msgs, false));
+    assert!(
+        err.contains("Conversation roles must alternate") && err.contains("tokenizer_config.json"),
+        "{err}"
+    );
+}

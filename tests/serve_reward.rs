@@ -69,7 +69,10 @@ fn loopback() -> ServeConfig {
 
 fn request_body(tasks: &[Task], responses: &[(String, String)]) -> Value {
     let template = ChatTemplate::default();
-    let prompts: Vec<String> = tasks.iter().map(|t| template.render_task(t)).collect();
+    let prompts: Vec<String> = tasks
+        .iter()
+        .map(|t| template.render_task(t).unwrap())
+        .collect();
     let query: Vec<String> = prompts
         .iter()
         .zip(responses)

@@ -11,6 +11,7 @@
 use std::path::Path;
 
 use metaalign_core::{Error, Result};
+use metaalign_tasks::ChatTemplate;
 use serde_json::{json, Value};
 
 /// The special tokens of every fresh model, in id order after the vocabulary.
@@ -29,7 +30,7 @@ pub const LOGIC_SYMBOLS: [char; 6] = ['¬', '∧', '∨', '→', '↔', '⊕'];
 
 /// The ChatML template (Qwen's format, without Qwen's default system
 /// message), written into `tokenizer_config.json`.
-pub const CHATML_TEMPLATE: &str = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+pub use metaalign_tasks::common::template::CHATML_TEMPLATE;
 
 /// A tokenizer plus what the policy needs around it: EOS ids, the pad id
 /// and the chat format.
@@ -41,6 +42,9 @@ pub struct TextTokenizer {
     /// `tokenizer_config.json` as loaded (or as we generate it); saved back.
     config: Value,
     chatml: bool,
+    /// How prompts are rendered: the config's Jinja `chat_template` when it
+    /// has one (other than our own ChatML), else the built-in Qwen template.
+    chat_template: ChatTemplate,
 }
 
 impl std::fmt::Debug for TextTokenizer {
@@ -152,6 +156,7 @@ impl TextTokenizer {
             pad_id,
             config,
             chatml: true,
+            chat_template: ChatTemplate::qwen(),
         })
     }
 
@@ -191,12 +196,15 @@ impl TextTokenizer {
                     eos.push(id);
                 }
             }
-            if let Some(id) = token_str("eos_token").and_then(|t| inner.token_to_id(&t)) {
-                if !eos.contains(&id) {
-                    eos.push(id);
-                }
+        }
+        // Generation stops on every id of the generation config's
+        // `eos_token_id` plus the tokenizer's own eos token.
+        if let Some(id) = token_str("eos_token").and_then(|t| inner.token_to_id(&t)) {
+            if !eos.contains(&id) {
+                eos.push(id);
             }
         }
+        let chat_template = ChatTemplate::from_checkpoint_config(dir, &config)?;
         let pad_id = pad_id
             .or_else(|| token_str("pad_token").and_then(|t| inner.token_to_id(&t)))
             .or_else(|| eos.first().copied())
@@ -209,6 +217,7 @@ impl TextTokenizer {
             pad_id,
             config,
             chatml,
+            chat_template,
         })
     }
 
@@ -261,6 +270,18 @@ impl TextTokenizer {
         self.eos_ids = ids;
     }
 
+    /// The chat template prompts are rendered with: the checkpoint's own
+    /// (Jinja `chat_template` of `tokenizer_config.json`) when it has one,
+    /// else the built-in Qwen template (fresh models).
+    pub fn chat_template(&self) -> &ChatTemplate {
+        &self.chat_template
+    }
+
+    /// `tokenizer_config.json` as loaded (or as generated for fresh models).
+    pub fn config(&self) -> &Value {
+        &self.config
+    }
+
     pub fn pad_id(&self) -> u32 {
         self.pad_id
     }
@@ -269,10 +290,23 @@ impl TextTokenizer {
         &self.inner
     }
 
-    /// ChatML prompt: optional system turn, the user turn, then the opening
-    /// of the assistant turn. A tokenizer without `<|im_start|>` gets a plain
-    /// "system\n\nuser\n" layout instead.
+    /// Chat prompt: optional system turn, the user turn, then the opening
+    /// of the assistant turn, rendered with the checkpoint's own Jinja chat
+    /// template when it has one, else ChatML. A tokenizer without
+    /// `<|im_start|>` (and no template) gets a plain "system\n\nuser\n"
+    /// layout instead.
     pub fn chat_prompt(&self, system: Option<&str>, user: &str) -> String {
+        if let Some(j) = &self.chat_template.jinja {
+            let mut messages = Vec::new();
+            if let Some(sys) = system {
+                messages.push(metaalign_core::ChatMessage::new("system", sys));
+            }
+            messages.push(metaalign_core::ChatMessage::new("user", user));
+            match j.render(&messages, true) {
+                Ok(text) => return text,
+                Err(e) => tracing::warn!("{e}; falling back to the plain chat layout"),
+            }
+        }
         if self.chatml {
             let mut s = String::new();
             if let Some(sys) = system {
@@ -328,5 +362,71 @@ mod tests {
         assert_eq!(ids.len(), 6);
         assert_eq!(t.decode(&ids).unwrap(), "ab");
         assert_eq!(t.eos_ids().len(), 2);
+    }
+}
+
+#[cfg(test)]
+mod chat_template_tests {
+    use super::*;
+    use metaalign_core::ChatMessage;
+
+    /// A fresh model's saved tokenizer keeps the built-in template (so
+    /// resumed runs render byte-identical prompts); a checkpoint with its own
+    /// Jinja template renders with it, and its eos token is a stop token.
+    #[test]
+    fn checkpoint_template_and_stop_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = TextTokenizer::char_level("").unwrap();
+        t.save(dir.path()).unwrap();
+        let im_end = t.token_to_id("<|im_end|>").unwrap();
+        let loaded = TextTokenizer::load(dir.path(), &[im_end], None).unwrap();
+        assert!(loaded.chat_template().is_builtin());
+        assert_eq!(loaded.eos_ids(), &[im_end]);
+
+        let cfg_path = dir.path().join("tokenizer_config.json");
+        let mut cfg: Value =
+            serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap()).unwrap();
+        cfg["chat_template"] = json!("{% for m in messages %}<answer>{{ m.role }}: {{ m.content }}</answer>{% endfor %}{% if add_generation_prompt %}<answer>assistant: {% endif %}");
+        cfg["eos_token"] = json!({"content": "</answer>", "special": true});
+        std::fs::write(&cfg_path, cfg.to_string()).unwrap();
+        let loaded = TextTokenizer::load(dir.path(), &[im_end], None).unwrap();
+        let close = t.token_to_id("</answer>").unwrap();
+        assert_eq!(loaded.eos_ids(), &[im_end, close]);
+        let tpl = loaded.chat_template();
+        assert!(!tpl.is_builtin());
+        assert_eq!(
+            tpl.render(&[ChatMessage::new("user", "hi")]).unwrap(),
+            "<answer>user: hi</answer><answer>assistant: <think>"
+        );
+        assert_eq!(tpl.end_of_turn().unwrap(), "</answer>");
+        assert_eq!(
+            loaded.chat_prompt(None, "hi"),
+            "<answer>user: hi</answer><answer>assistant: "
+        );
+
+        // A broken template fails the load, naming the file.
+        cfg["chat_template"] = json!("{% if %}");
+        std::fs::write(&cfg_path, cfg.to_string()).unwrap();
+        let err = TextTokenizer::load(dir.path(), &[im_end], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("tokenizer_config.json"), "{err}");
+
+        // `chat_template.jinja` (where recent transformers save it) wins.
+        std::fs::write(
+            dir.path().join("chat_template.jinja"),
+            "{{ messages[0].content }}|{{ eos_token }}\n",
+        )
+        .unwrap();
+        let loaded = TextTokenizer::load(dir.path(), &[im_end], None).unwrap();
+        assert_eq!(
+            loaded
+                .chat_template()
+                .clone()
+                .with_generation_prefix("")
+                .render(&[ChatMessage::new("user", "hi")])
+                .unwrap(),
+            "hi|</answer>"
+        );
     }
 }

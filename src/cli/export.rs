@@ -36,6 +36,10 @@ pub struct ExportArgs {
     /// or `openrlhf` (JSONL with `prompt` and `label` fields).
     #[arg(long, default_value = "verl")]
     pub format: String,
+    /// Policy checkpoint whose chat template renders the `openrlhf` prompts
+    /// (default: the built-in Qwen template).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
 }
 
 pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
@@ -56,6 +60,10 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
             anyhow::bail!("unknown task kind `{k}` (registered: {})", known.join(", "));
         }
     }
+    let template = match &args.model {
+        Some(dir) => metaalign_tasks::ChatTemplate::from_checkpoint(dir)?,
+        None => metaalign_tasks::ChatTemplate::default(),
+    };
     let start = std::time::Instant::now();
     let files = export_curriculum(
         &args.out,
@@ -66,6 +74,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
             test: args.test,
             seed: args.seed,
             format,
+            template,
         },
     )?;
     for f in &files {

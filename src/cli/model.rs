@@ -26,6 +26,25 @@ pub enum ModelCommand {
     Sample(SampleArgs),
     /// Per-token log-probs of continuations given prompts (JSONL in, JSONL out).
     Score(ScoreArgs),
+    /// Render messages with a checkpoint's chat template (its
+    /// `tokenizer_config.json` `chat_template`, as transformers'
+    /// `apply_chat_template`); prints the text exactly, no newline added.
+    ChatTemplate(ChatTemplateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ChatTemplateArgs {
+    /// HF checkpoint directory (only `chat_template.jinja` /
+    /// `tokenizer_config.json` are read; without a `chat_template` the
+    /// built-in Qwen template is used).
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+    /// JSON file: a list of `{"role", "content"}` messages.
+    #[arg(long, value_name = "FILE.json")]
+    pub messages: PathBuf,
+    /// Open the assistant turn after the last message.
+    #[arg(long)]
+    pub add_generation_prompt: bool,
 }
 
 #[derive(Debug, Args)]
@@ -99,7 +118,68 @@ pub fn run(args: ModelArgs) -> anyhow::Result<ExitCode> {
         ModelCommand::Init(a) => init(a),
         ModelCommand::Sample(a) => sample(a),
         ModelCommand::Score(a) => score(a),
+        ModelCommand::ChatTemplate(a) => chat_template(a),
     }
+}
+
+fn chat_template(a: ChatTemplateArgs) -> anyhow::Result<ExitCode> {
+    use metaalign_tasks::common::template::CHATML_TEMPLATE;
+    use metaalign_tasks::common::JinjaTemplate;
+    if !a.model.is_dir() {
+        bail!(
+            "--model {}: no such checkpoint directory",
+            a.model.display()
+        );
+    }
+    let cfg_path = a.model.join("tokenizer_config.json");
+    let config: serde_json::Value = if cfg_path.is_file() {
+        let text = std::fs::read_to_string(&cfg_path)
+            .with_context(|| format!("reading {}", cfg_path.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{}: invalid JSON", cfg_path.display()))?
+    } else {
+        serde_json::json!({})
+    };
+    let origin = cfg_path.display().to_string();
+    let template = match JinjaTemplate::from_checkpoint(&a.model, &config)? {
+        Some(t) => t,
+        None => {
+            eprintln!("{origin}: no chat_template; using the built-in Qwen template");
+            let mut builtin = config.clone();
+            if let Some(o) = builtin.as_object_mut() {
+                o.insert("chat_template".into(), CHATML_TEMPLATE.into());
+            }
+            JinjaTemplate::from_tokenizer_config(&builtin, "the built-in template")?
+                .context("the built-in template")?
+        }
+    };
+    let path = &a.messages;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--messages {}: cannot read", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("--messages {}: invalid JSON", path.display()))?;
+    let Some(messages) = value.as_array() else {
+        bail!(
+            "--messages {}: expected a JSON list of {{\"role\", \"content\"}} messages",
+            path.display()
+        );
+    };
+    for (i, m) in messages.iter().enumerate() {
+        let ok =
+            m.get("role").is_some_and(serde_json::Value::is_string) && m.get("content").is_some();
+        if !ok {
+            bail!(
+                "--messages {}: message {i} must be an object with a string `role` and a `content`",
+                path.display()
+            );
+        }
+    }
+    let rendered =
+        template.render_json(messages, a.add_generation_prompt, &serde_json::Map::new())?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(rendered.as_bytes())?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn load_spec(spec: &str) -> anyhow::Result<ModelSpec> {

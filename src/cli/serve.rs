@@ -29,6 +29,11 @@ pub struct ServeArgs {
     /// Scoring threads (default: the number of CPUs).
     #[arg(long)]
     pub workers: Option<usize>,
+    /// Policy checkpoint whose chat template (`tokenizer_config.json`'s
+    /// `chat_template`) renders task prompts when a query comes without its
+    /// prompt (default: the built-in Qwen template).
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -39,6 +44,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         max_body_bytes: args.max_body_mib << 20,
         ..ServeConfig::default()
     };
+    if let Some(dir) = &args.model {
+        config.template = metaalign::tasks::common::ChatTemplate::from_checkpoint(dir)?;
+    }
     if let Some(w) = args.workers {
         config.workers = w.max(1);
     }

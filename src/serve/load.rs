@@ -114,7 +114,7 @@ impl Payloads {
                 .unwrap_or(&response)
                 .to_string();
             items.push((
-                template.render_task(task),
+                template.render_task(task)?,
                 continuation,
                 serde_json::to_string(task)?,
             ));

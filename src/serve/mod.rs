@@ -78,6 +78,10 @@ pub struct ServeConfig {
     /// scored at once (default: half the CPUs, at least 1). Each code
     /// verifier bounds the programs it runs at once itself.
     pub heavy_workers: usize,
+    /// Renders a task's prompt when a query must be split without the
+    /// request's own prompt: the built-in Qwen template by default, or the
+    /// policy checkpoint's (`serve-reward --model DIR`).
+    pub template: ChatTemplate,
 }
 
 impl Default for ServeConfig {
@@ -92,6 +96,7 @@ impl Default for ServeConfig {
             label_cache: 65_536,
             heavy_kinds: vec!["code".into()],
             heavy_workers: (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).max(1),
+            template: ChatTemplate::default(),
         }
     }
 }
@@ -295,7 +300,7 @@ impl RewardService {
             .map_err(|e| Error::wrap("cannot start the scoring pool", e))?;
         Ok(RewardService {
             scorer,
-            template: ChatTemplate::default(),
+            template: config.template.clone(),
             token: config.token.clone(),
             max_batch: config.max_batch.max(1),
             pool,
@@ -405,8 +410,11 @@ impl RewardService {
         let score_one = |i: usize| {
             let task = &tasks[i];
             let prompt = req.prompts.as_ref().map(|p| p[i].as_str());
-            let (response, how) =
-                split_response(&req.query[i], prompt, || self.template.render_task(task));
+            let (response, how) = split_response(&req.query[i], prompt, || {
+                // A template that raises on this task: no own prompt,
+                // the later fallbacks apply.
+                self.template.render_task(task).unwrap_or_default()
+            });
             let scored = token.scope(|| self.scorer.score(task, response));
             (scored, how)
         };

@@ -10,7 +10,6 @@ use metaalign_core::{
     Error, Generation, HoldOut, Level, Result, SamplingParams, Task, TaskGenerator, Verdict,
     Verifier,
 };
-use metaalign_tasks::ChatTemplate;
 use serde::{Deserialize, Serialize};
 
 use super::heldout::{heldout_tasks, Split};
@@ -190,14 +189,14 @@ pub fn evaluate_policy(
     cancel: &CancelFlag,
     mut on_response: impl FnMut(ResponseRecord),
 ) -> Result<ModelResults> {
-    let template = ChatTemplate::default();
+    let template = policy.tokenizer().chat_template().clone();
     policy.batch_size = opts.batch_size.max(1);
     let mut out: ModelResults = BTreeMap::new();
     for set in sets {
         let prompts: Vec<Vec<u32>> = set
             .tasks
             .iter()
-            .map(|t| policy.tokenizer().encode(&template.render_task(t)))
+            .map(|t| policy.tokenizer().encode(&template.render_task(t)?))
             .collect::<Result<_>>()?;
         let set_seed = derive_seed(
             opts.seed,

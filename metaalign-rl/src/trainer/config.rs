@@ -517,7 +517,8 @@ settings_with_common! {
         rationale: bool = true,
         /// Rationales longer than this many characters are cut (0: no limit).
         max_rationale_chars: usize = 0,
-        /// End the target with the end-of-turn token so the model learns to stop.
+        /// End the target with the chat template's end-of-turn text (`<|im_end|>`
+        /// built in, `<|eot_id|>` for Llama-3, ...) so the model learns to stop.
         end_of_turn: bool = true,
     }
     common = CommonSettings {

@@ -16,7 +16,6 @@ use metaalign_core::{
     format_compact, Error, Level, Outcome, Policy, Result, SamplingParams, Task, TaskGenerator,
     TrainInputs, Trainer, Verdict, Verifier,
 };
-use metaalign_tasks::ChatTemplate;
 use rand::seq::SliceRandom;
 use serde_json::json;
 
@@ -342,7 +341,7 @@ impl RlTrainer {
         step: u64,
     ) -> Result<(serde_json::Value, f64, bool)> {
         let s = &self.settings;
-        let template = ChatTemplate::default();
+        let template = policy.tokenizer().chat_template();
         let mut tasks: Vec<(usize, Task, Vec<u32>)> = Vec::with_capacity(s.prompts_per_step);
         for p in 0..s.prompts_per_step {
             let (src, task) = draw_task(
@@ -354,7 +353,7 @@ impl RlTrainer {
                 s.prompts_per_step,
                 p,
             )?;
-            let ids = policy.encode(&template.render_task(&task))?;
+            let ids = policy.encode(&template.render_task(&task)?)?;
             tasks.push((src, task, ids));
         }
         let prompts: Vec<Vec<u32>> = tasks

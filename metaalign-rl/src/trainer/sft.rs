@@ -10,7 +10,6 @@ use std::time::Instant;
 use async_trait::async_trait;
 use metaalign_core::trainer::TrainOutput;
 use metaalign_core::{Error, Level, Policy, Result, Task, TaskGenerator, TrainInputs, Trainer};
-use metaalign_tasks::ChatTemplate;
 use serde_json::json;
 
 use super::common::{draw_task, progress, resolve_levels, Layout, TrainerState};
@@ -48,8 +47,10 @@ impl Trainer for SftTrainer {
     }
 }
 
-/// The SFT target of a task (what follows the prompt's `<think>`).
-pub fn sft_target(task: &Task, settings: &SftSettings) -> String {
+/// The SFT target of a task (what follows the prompt's `<think>`), ending
+/// with `end_of_turn` when `settings.end_of_turn` (the policy's
+/// [`metaalign_tasks::ChatTemplate::end_of_turn`]: `<|im_end|>` built in).
+pub fn sft_target(task: &Task, settings: &SftSettings, end_of_turn: &str) -> String {
     let mut rationale = if settings.rationale {
         task.rationale.clone().unwrap_or_default()
     } else {
@@ -68,7 +69,7 @@ pub fn sft_target(task: &Task, settings: &SftSettings) -> String {
         task.answer.trim()
     );
     if settings.end_of_turn {
-        t.push_str("<|im_end|>");
+        t.push_str(end_of_turn);
     }
     t
 }
@@ -84,7 +85,12 @@ impl SftTrainer {
         step: u64,
     ) -> Result<(serde_json::Value, bool)> {
         let s = &self.settings;
-        let template = ChatTemplate::default();
+        let template = policy.tokenizer().chat_template();
+        let end_of_turn = if s.end_of_turn {
+            template.end_of_turn()?
+        } else {
+            String::new()
+        };
         let mut batch = Vec::with_capacity(s.batch_size);
         for p in 0..s.batch_size {
             let (_, task) = draw_task(
@@ -96,8 +102,8 @@ impl SftTrainer {
                 s.batch_size,
                 p,
             )?;
-            let prompt = policy.encode(&template.render_task(&task))?;
-            let mut target = policy.encode(&sft_target(&task, s))?;
+            let prompt = policy.encode(&template.render_task(&task)?)?;
+            let mut target = policy.encode(&sft_target(&task, s, &end_of_turn))?;
             if target.is_empty() {
                 target = policy.eos_ids().first().copied().into_iter().collect();
             }

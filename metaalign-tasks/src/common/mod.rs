@@ -3,6 +3,7 @@
 
 pub mod format;
 pub mod items;
+pub mod jinja;
 pub mod reward;
 pub mod template;
 
@@ -10,6 +11,7 @@ pub use format::{
     check_format, check_response_format, extract_answer, judge_response, think_opened_by_prompt,
     FormatCheck,
 };
+pub use jinja::JinjaTemplate;
 pub use reward::{BinaryReward, PaperReward};
 pub use template::ChatTemplate;
 

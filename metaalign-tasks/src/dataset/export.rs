@@ -49,6 +49,9 @@ pub struct ExportOptions {
     pub test: usize,
     pub seed: u64,
     pub format: ExportFormat,
+    /// Renders the OpenRLHF prompts (the built-in Qwen template by default,
+    /// or a checkpoint's own: [`ChatTemplate::from_checkpoint`]).
+    pub template: ChatTemplate,
 }
 
 /// Parses a level list: `1-5`, `1,2,4` or a mix (`1-3,5`).
@@ -128,8 +131,7 @@ fn test_tasks(
     Ok(out)
 }
 
-fn write_openrlhf(path: &Path, tasks: &[Task]) -> Result<()> {
-    let template = ChatTemplate::default();
+fn write_openrlhf(path: &Path, tasks: &[Task], template: &ChatTemplate) -> Result<()> {
     let tmp = super::tmp_path(path);
     let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
     let mut w = BufWriter::new(file);
@@ -138,7 +140,7 @@ fn write_openrlhf(path: &Path, tasks: &[Task]) -> Result<()> {
             "id": t.id,
             "ability": t.ability.as_str(),
             "level": t.level.0,
-            "prompt": template.render_task(t),
+            "prompt": template.render_task(t)?,
             "label": serde_json::to_string(t)?,
         });
         serde_json::to_writer(&mut w, &line)?;
@@ -193,7 +195,7 @@ pub fn export_curriculum(dir: &Path, opts: &ExportOptions) -> Result<Vec<Exporte
                 let path = folder.join(format!("{split}.{ext}"));
                 match opts.format {
                     ExportFormat::Verl => super::write_verl(&path, tasks, split)?,
-                    ExportFormat::OpenRlhf => write_openrlhf(&path, tasks)?,
+                    ExportFormat::OpenRlhf => write_openrlhf(&path, tasks, &opts.template)?,
                 }
                 written.push(ExportedFile {
                     path,
