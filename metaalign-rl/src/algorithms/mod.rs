@@ -3,12 +3,23 @@
 //! aggregation. Array versions are the reference; `tensor` holds the
 //! differentiable candle versions the trainers use, tested against them.
 //!
+//! The veRL-named units (`f64`, exact veRL semantics, parity-tested
+//! against veRL's own functions; see `docs/rl-algorithms.md`) live in
+//! [`estimators`], [`policy_losses`], [`agg`], [`kl_penalty`], with the
+//! JSON evaluator in [`ops`].
+//!
 //! Semantics follow `shared/reference/algorithms.md` (verl / OpenRLHF /
 //! TRL); where those differ the choice is an option, documented on it.
 
 pub mod advantage;
+pub mod agg;
+pub mod estimators;
 pub mod kl;
+pub mod kl_penalty;
 pub mod loss;
+pub mod masked;
+pub mod ops;
+pub mod policy_losses;
 pub mod tensor;
 
 pub use advantage::{
