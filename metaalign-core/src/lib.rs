@@ -7,6 +7,7 @@
 //! in `metaalign-rl` and `metaalign-tasks`, and plugins add more through the
 //! same public API.
 
+pub mod atomic;
 pub mod cancel;
 pub mod config;
 pub mod error;

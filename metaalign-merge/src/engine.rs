@@ -499,17 +499,7 @@ pub fn run_merge(plan: &MergePlan) -> Result<MergeSummary> {
         .map_err(|e| Error::io(&prov_path, e))?;
 
     // Move into place.
-    if out.exists() {
-        let old = parent.join(format!(".{file_name}.merge-old-{}", std::process::id()));
-        std::fs::rename(out, &old).map_err(|e| Error::io(out, e))?;
-        if let Err(e) = std::fs::rename(&tmp_path, out) {
-            let _ = std::fs::rename(&old, out);
-            return Err(Error::io(out, e));
-        }
-        let _ = std::fs::remove_dir_all(&old);
-    } else {
-        std::fs::rename(&tmp_path, out).map_err(|e| Error::io(out, e))?;
-    }
+    metaalign_core::atomic::move_dir_into_place(&tmp_path, out)?;
     tmp.armed = false;
 
     Ok(MergeSummary {

@@ -278,41 +278,7 @@ pub fn write_safetensors(
 /// into place (replacing an existing `dir`), so a crash never leaves half a
 /// checkpoint at `dir`.
 pub fn write_atomically(dir: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
-    let name = dir
-        .file_name()
-        .ok_or_else(|| ck(dir, "checkpoint path has no final component"))?
-        .to_string_lossy()
-        .to_string();
-    let nonce = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let tmp = parent.join(format!(".{name}.tmp-{}-{nonce}", std::process::id()));
-    std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    if let Err(e) = write(&tmp) {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
-    let old = parent.join(format!(".{name}.old-{}-{nonce}", std::process::id()));
-    let had_old = dir.exists();
-    if had_old {
-        std::fs::rename(dir, &old).map_err(|e| Error::io(dir, e))?;
-    }
-    if let Err(e) = std::fs::rename(&tmp, dir) {
-        if had_old {
-            let _ = std::fs::rename(&old, dir);
-        }
-        return Err(Error::io(dir, e));
-    }
-    if had_old {
-        let _ = std::fs::remove_dir_all(&old);
-    }
-    Ok(())
+    metaalign_core::atomic::replace_dir(dir, write)
 }
 
 /// Writes `config.json` (with `torch_dtype` set to the saved dtype).

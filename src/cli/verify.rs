@@ -2,7 +2,7 @@
 //! against a dataset's tasks, or, with `--task`, against a benchmark file
 //! read by a file-backed task kind (`math`, `choice`, or a plugin's).
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -120,18 +120,13 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
 /// Writes the verdicts next to their final name, then renames, so an
 /// earlier verdicts file is never left half-overwritten.
 fn write_verdicts(out: &Path, verdicts: &[VerdictRecord]) -> anyhow::Result<()> {
-    let mut tmp_name = out.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(".tmp");
-    let tmp = out.with_file_name(tmp_name);
-    let file =
-        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    let mut w = BufWriter::new(file);
-    for v in verdicts {
-        serde_json::to_writer(&mut w, v)?;
-        w.write_all(b"\n")?;
-    }
-    w.flush()?;
-    drop(w);
-    std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))?;
-    Ok(())
+    metaalign_core::atomic::write_buffered(out, |w| {
+        for v in verdicts {
+            serde_json::to_writer(&mut *w, v)?;
+            w.write_all(b"\n")
+                .map_err(|e| metaalign_core::Error::io(out, e))?;
+        }
+        Ok(())
+    })
+    .with_context(|| format!("writing {}", out.display()))
 }

@@ -26,6 +26,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use metaalign_core::atomic::write_atomic;
 use metaalign_core::merge::{MergeInputs, MergeModel, MergeOptions};
 use metaalign_core::pipeline::{
     Artifact, ArtifactKind, InputRef, OutputDecl, StageContext, StageOutputs, ValidateContext,
@@ -33,7 +34,6 @@ use metaalign_core::pipeline::{
 use metaalign_core::{Error, MergeConfig, Result, StageConfig, TaskGenerator};
 use metaalign_rl::eval::metrics::greedy_pass_at_1;
 use metaalign_rl::eval::run::{build_sets, evaluate_policy, EvalOptions};
-use metaalign_rl::eval::stage::write_atomic;
 use metaalign_rl::eval::Split;
 use metaalign_rl::policy::{device_from_str, QwenPolicy};
 use serde::{Deserialize, Serialize};

@@ -27,6 +27,7 @@ use sha2::{Digest, Sha256};
 use super::file::Pipeline;
 use super::plan::{kind_name, Plan, POLICY_REF};
 use super::{Artifact, ArtifactKind, CancelFlag, MetricsSink, StageContext, StageOutputs};
+use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
 use crate::task::TaskGenerator;
 
@@ -141,12 +142,6 @@ fn save_state(run_dir: &Path, name: &str, state: &StageState) -> Result<()> {
     let dir = run_dir.join(STATE_DIR);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     write_atomic(&path, serde_json::to_string_pretty(state)?.as_bytes())
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
 /// JSON with object keys sorted at every level and no whitespace, so equal

@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use metaalign_core::atomic::write_atomic;
 use metaalign_core::pipeline::{
     Artifact, ArtifactKind, InputRef, OutputDecl, RunSettings, StageContext, StageOutputs,
     ValidateContext,
@@ -498,13 +499,6 @@ pub fn merge_into_run_report(report: &Report, stage: &str, run_dir: &Path) -> Re
     stages.insert(stage.to_string(), summary);
     obj.insert("stages".into(), serde_json::Value::Object(stages));
     write_atomic(&path, serde_json::to_string_pretty(&doc)?.as_bytes())
-}
-
-/// Writes a file through a temporary sibling and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
 #[typetag::serde(name = "evaluate")]

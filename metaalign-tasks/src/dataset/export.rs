@@ -4,8 +4,8 @@
 //! `prompt` and `label` fields for OpenRLHF.
 
 use std::collections::HashSet;
-use std::fs::File;
-use std::io::{BufWriter, Write};
+
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use metaalign_core::config::default_task_source;
@@ -132,23 +132,20 @@ fn test_tasks(
 }
 
 fn write_openrlhf(path: &Path, tasks: &[Task], template: &ChatTemplate) -> Result<()> {
-    let tmp = super::tmp_path(path);
-    let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    let mut w = BufWriter::new(file);
-    for t in tasks {
-        let line = json!({
-            "id": t.id,
-            "ability": t.ability.as_str(),
-            "level": t.level.0,
-            "prompt": template.render_task(t)?,
-            "label": serde_json::to_string(t)?,
-        });
-        serde_json::to_writer(&mut w, &line)?;
-        w.write_all(b"\n").map_err(|e| Error::io(&tmp, e))?;
-    }
-    w.flush().map_err(|e| Error::io(&tmp, e))?;
-    drop(w);
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    metaalign_core::atomic::write_buffered(path, |w| {
+        for t in tasks {
+            let line = json!({
+                "id": t.id,
+                "ability": t.ability.as_str(),
+                "level": t.level.0,
+                "prompt": template.render_task(t)?,
+                "label": serde_json::to_string(t)?,
+            });
+            serde_json::to_writer(&mut *w, &line)?;
+            w.write_all(b"\n").map_err(|e| Error::io(path, e))?;
+        }
+        Ok(())
+    })
 }
 
 /// Exports a curriculum into `dir`. Deterministic: the same options give

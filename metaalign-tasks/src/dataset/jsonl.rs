@@ -1,7 +1,7 @@
 //! JSONL: one serde-serialized [`Task`] per line.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
 use metaalign_core::{Error, Result, Task};
@@ -49,14 +49,11 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<Task>> {
 
 /// Writes tasks one per line (through a temporary file renamed into place).
 pub fn write_jsonl(path: &Path, tasks: &[Task]) -> Result<()> {
-    let tmp = super::tmp_path(path);
-    let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    let mut w = BufWriter::new(file);
-    for task in tasks {
-        serde_json::to_writer(&mut w, task)?;
-        w.write_all(b"\n").map_err(|e| Error::io(&tmp, e))?;
-    }
-    w.flush().map_err(|e| Error::io(&tmp, e))?;
-    drop(w);
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    metaalign_core::atomic::write_buffered(path, |w| {
+        for task in tasks {
+            serde_json::to_writer(&mut *w, task)?;
+            w.write_all(b"\n").map_err(|e| Error::io(path, e))?;
+        }
+        Ok(())
+    })
 }

@@ -139,13 +139,6 @@ pub fn read_paper_tasks(path: &Path) -> Result<Vec<Task>> {
         .collect()
 }
 
-/// `path` with `.tmp` appended to its file name, for write-then-rename.
-pub(crate) fn tmp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    path.with_file_name(name)
-}
-
 /// Every `*.parquet` file under `dir`, sorted (for the paper's layout).
 pub fn parquet_files_under(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();

@@ -51,18 +51,19 @@ pub fn read_rows(path: &Path) -> Result<Vec<Map<String, Value>>> {
 pub fn write_rows(path: &Path, schema: SchemaRef, rows: &[Map<String, Value>]) -> Result<()> {
     let batch = rows_to_batch(schema.clone(), rows)
         .map_err(|e| parquet_error(path, "cannot convert rows", e))?;
-    let tmp = super::tmp_path(path);
-    let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
-    let mut writer = ArrowWriter::try_new(file, schema, Some(props))
-        .map_err(|e| parquet_error(path, "cannot start writing", e))?;
-    writer
-        .write(&batch)
-        .map_err(|e| parquet_error(path, "cannot write", e))?;
-    writer
-        .close()
-        .map_err(|e| parquet_error(path, "cannot finish writing", e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    metaalign_core::atomic::write_via_tmp(path, |tmp| {
+        let file = File::create(tmp).map_err(|e| Error::io(tmp, e))?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .build();
+        let mut writer = ArrowWriter::try_new(file, schema, Some(props))
+            .map_err(|e| parquet_error(path, "cannot start writing", e))?;
+        writer
+            .write(&batch)
+            .map_err(|e| parquet_error(path, "cannot write", e))?;
+        writer
+            .close()
+            .map_err(|e| parquet_error(path, "cannot finish writing", e))?;
+        Ok(())
+    })
 }
