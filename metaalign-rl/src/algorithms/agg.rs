@@ -1,6 +1,6 @@
 //! veRL's `agg_loss` on one micro-batch (dp_size 1, no global batch info).
 
-use metaalign_core::{Error, Result};
+use metaalign_core::Result;
 
 use super::masked::{check_same_shape, mask_sum, masked_sum};
 
@@ -42,15 +42,7 @@ impl AggMode {
 
     /// Looks a mode up by veRL name.
     pub fn from_name(name: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|m| m.name() == name)
-            .ok_or_else(|| Error::Config {
-                message: format!(
-                    "unknown loss_agg_mode {name:?}; known: {}",
-                    Self::ALL.map(AggMode::name).join(", ")
-                ),
-            })
+        crate::algorithms::by_name(&Self::ALL, Self::name, name, "loss_agg_mode")
     }
 }
 

@@ -28,3 +28,25 @@ pub use advantage::{
 };
 pub use kl::KlEstimator;
 pub use loss::{aggregate, policy_loss, AggScale, ClipOptions, LossAgg, PolicyLossTokens};
+
+/// The entry of `all` whose veRL name (`name_of`) is `name`, or an error
+/// naming `what` was asked for and listing the known names.
+pub(crate) fn by_name<T: Copy>(
+    all: &[T],
+    name_of: fn(T) -> &'static str,
+    name: &str,
+    what: &str,
+) -> metaalign_core::Result<T> {
+    all.iter()
+        .copied()
+        .find(|t| name_of(*t) == name)
+        .ok_or_else(|| metaalign_core::Error::Config {
+            message: format!(
+                "unknown {what} {name:?}; known: {}",
+                all.iter()
+                    .map(|t| name_of(*t))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })
+}

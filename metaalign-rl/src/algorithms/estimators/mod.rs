@@ -132,15 +132,7 @@ impl Estimator {
 
     /// Looks an estimator up by veRL name.
     pub fn from_name(name: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|e| e.name() == name)
-            .ok_or_else(|| Error::Config {
-                message: format!(
-                    "unknown advantage estimator {name:?}; known: {}",
-                    Self::ALL.map(Estimator::name).join(", ")
-                ),
-            })
+        crate::algorithms::by_name(&Self::ALL, Self::name, name, "advantage estimator")
     }
 
     /// Runs the estimator after validating shapes.

@@ -2,7 +2,7 @@
 //! own file, with veRL's exact forward values (`core_algos.py`). Adding one
 //! means a file here plus a line in [`LossMode`].
 
-use metaalign_core::{Error, Result};
+use metaalign_core::Result;
 
 use super::agg::AggMode;
 use super::masked::check_same_shape;
@@ -122,15 +122,7 @@ impl LossMode {
 
     /// Looks a loss up by veRL name.
     pub fn from_name(name: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|m| m.name() == name)
-            .ok_or_else(|| Error::Config {
-                message: format!(
-                    "unknown loss_mode {name:?}; known: {}",
-                    Self::ALL.map(LossMode::name).join(", ")
-                ),
-            })
+        crate::algorithms::by_name(&Self::ALL, Self::name, name, "loss_mode")
     }
 
     /// Computes the loss and metrics after validating shapes.
