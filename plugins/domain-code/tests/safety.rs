@@ -203,7 +203,9 @@ fn fork_bomb() {
         return;
     };
     c.hostile(
-        "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass",
+        // Through `posix`, past the functions the LiveCodeBench guard takes
+        // away (`os.fork` is None): the sandbox must hold on its own.
+        "import posix\nwhile True:\n    try:\n        posix.fork()\n    except OSError:\n        pass",
         &["time limit", "ended the runner"],
         limit(),
     );
@@ -355,7 +357,7 @@ fn kill_the_parent() {
     };
     let me = std::process::id();
     let code = format!(
-        "import os, signal\nfor pid in ({me}, os.getppid()):\n    try:\n        os.kill(pid, signal.SIGKILL)\n    except OSError:\n        pass\nos.killpg(0, signal.SIGKILL)\nprint(0)"
+        "import os, posix, signal\nfor pid in ({me}, os.getppid()):\n    try:\n        posix.kill(pid, signal.SIGKILL)\n    except OSError:\n        pass\nposix.killpg(0, signal.SIGKILL)\nprint(0)"
     );
     // Nothing outside is visible from the PID namespace, and the program is
     // its init, which ignores signals from inside: it goes on, and fails.
@@ -367,8 +369,27 @@ fn leave_a_child_behind() {
     let Some(c) = Case::new(1_800_000_900) else {
         return;
     };
-    let code = "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(10 ** 9)\n    os._exit(0)\nprint('bye')";
+    let code = "import os, posix, time\nif posix.fork() == 0:\n    os.setsid()\n    if posix.fork() == 0:\n        time.sleep(10 ** 9)\n    os._exit(0)\nprint('bye')";
     c.hostile(code, &["wrong answer"], limit());
+}
+
+#[test]
+fn destructive_calls_fail_as_in_livecodebench() {
+    let Some(c) = Case::new(1_800_001_300) else {
+        return;
+    };
+    // LiveCodeBench's runner sets these to None before a program runs; a
+    // program that calls one fails there, so it fails here too.
+    for call in [
+        "os.kill(1, 0)",
+        "os.getcwd()",
+        "subprocess.Popen(['true'])",
+        "shutil.rmtree('x')",
+    ] {
+        let code =
+            format!("import os, shutil, subprocess\n{call}\nprint(sum(map(int, input().split())))");
+        c.hostile(&code, &["NoneType"], limit());
+    }
 }
 
 #[test]
