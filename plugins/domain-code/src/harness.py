@@ -12,7 +12,7 @@
 # printed (stdin tests) or returned (functional tests) on the result
 # channel, one JSON line per test, and the Rust side compares. The
 # program's own writes to fd 1 go to stderr.
-import builtins, io, json, os, resource, select, signal, sys, time
+import builtins, faulthandler, io, json, os, resource, select, shutil, signal, subprocess, sys, time
 
 sys.set_int_max_str_digits(0) if hasattr(sys, "set_int_max_str_digits") else None
 
@@ -221,11 +221,6 @@ def disable_destructive_calls():
     them fails there and here alike (the sandbox contains them anyway): the
     same os, shutil and subprocess functions become None, `quit` and `help`
     too, and the same modules cannot be imported."""
-    import builtins
-    import faulthandler
-    import shutil
-    import subprocess
-
     faulthandler.disable()
     builtins.quit = None
     builtins.help = None
