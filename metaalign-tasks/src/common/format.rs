@@ -20,6 +20,28 @@ pub struct FormatCheck {
     pub reason: Option<String>,
 }
 
+impl FormatCheck {
+    /// The verdict on a response of this format: a format problem is
+    /// prefixed to the answer's details.
+    pub fn verdict(
+        self,
+        outcome: Outcome,
+        parsed: Option<CompactString>,
+        details: CompactString,
+    ) -> Verdict {
+        let details = match self.reason {
+            Some(reason) => format_compact!("format: {reason}; answer: {details}"),
+            None => details,
+        };
+        Verdict {
+            format_ok: self.ok,
+            outcome,
+            parsed,
+            details,
+        }
+    }
+}
+
 /// Prompts end with `<|im_start|>assistant\n<think>` (the paper's data
 /// does so, and [`crate::common::ChatTemplate`] renders our own tasks the
 /// same way), so the model's continuation starts inside the think block.
@@ -163,16 +185,8 @@ pub fn judge_response(
             details: CompactString::const_new("no <answer>…</answer> block"),
         };
     };
-    let (outcome, parsed, mut details) = judge(answer);
-    if let Some(reason) = format.reason {
-        details = format_compact!("format: {reason}; answer: {details}");
-    }
-    Verdict {
-        format_ok: format.ok,
-        outcome,
-        parsed,
-        details,
-    }
+    let (outcome, parsed, details) = judge(answer);
+    format.verdict(outcome, parsed, details)
 }
 
 /// The text inside the last `<answer>…</answer>` pair, trimmed.

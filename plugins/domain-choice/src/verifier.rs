@@ -89,15 +89,6 @@ impl Verifier for ChoiceVerifier {
                     (outcome, Some(found.letter.to_string().into()), details)
                 }
             };
-        let details = match format.reason {
-            Some(reason) => format_compact!("format: {reason}; answer: {details}"),
-            None => details,
-        };
-        Verdict {
-            format_ok: format.ok,
-            outcome,
-            parsed,
-            details,
-        }
+        format.verdict(outcome, parsed, details)
     }
 }

@@ -168,15 +168,6 @@ impl Verifier for CodeVerifier {
                     }
                 }
             };
-        let details = match format.reason {
-            Some(reason) => format_compact!("format: {reason}; answer: {details}"),
-            None => details,
-        };
-        Verdict {
-            format_ok: format.ok,
-            outcome,
-            parsed,
-            details,
-        }
+        format.verdict(outcome, parsed, details)
     }
 }

@@ -86,15 +86,6 @@ impl Verifier for MathVerifier {
             };
             (outcome, j.reason.into())
         };
-        let details = match format.reason {
-            Some(reason) => format_compact!("format: {reason}; answer: {details}"),
-            None => details,
-        };
-        Verdict {
-            format_ok: format.ok,
-            outcome,
-            parsed: pred.shown().map(CompactString::from),
-            details,
-        }
+        format.verdict(outcome, pred.shown().map(CompactString::from), details)
     }
 }
