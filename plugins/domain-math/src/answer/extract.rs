@@ -21,10 +21,11 @@
 
 use std::sync::OnceLock;
 
+use super::boxed_start;
 use super::normalize::{Boxes, TooComplex};
 use super::pattern::{
-    alt, cap, ch, ci, cls, find_iter, group_str, lit, look, opt, plus, plus_lazy, rep, seq, star,
-    star_lazy, Budget, Class, Look, Match, Node, Prog,
+    alt, cap, ch, ci, cls, find_iter_from, group_str, lit, look, opt, plus, plus_lazy, reaches,
+    rep, seq, star, star_lazy, Budget, Class, Look, Match, Node, Prog, StopFn,
 };
 
 /// Which families to look for, and the priority of boxes.
@@ -81,12 +82,17 @@ enum Family {
 enum Priority {
     Fixed(i32),
     Boxed,
+    /// [`Priority::Boxed`], for the math spans holding a box (whose first
+    /// possible start [`boxed_start`] finds).
+    BoxedSpans,
 }
 
 struct Pattern {
     family: Family,
     priority: Priority,
     prog: Prog,
+    /// A byte offset of the text before which no match starts.
+    start_bound: Option<fn(&str) -> usize>,
 }
 
 /// The priorities at which `targets` has patterns, in the order tried.
@@ -112,8 +118,8 @@ fn enabled(p: &Pattern, t: &Targets) -> bool {
 fn priority_of(p: &Pattern, t: &Targets) -> Option<i32> {
     match p.priority {
         Priority::Fixed(x) => Some(x),
-        Priority::Boxed if t.boxed_priority >= 0 => Some(t.boxed_priority),
-        Priority::Boxed => None,
+        Priority::Boxed | Priority::BoxedSpans if t.boxed_priority >= 0 => Some(t.boxed_priority),
+        Priority::Boxed | Priority::BoxedSpans => None,
     }
 }
 
@@ -121,6 +127,7 @@ fn priority_of(p: &Pattern, t: &Targets) -> Option<i32> {
 /// one ending last first, then the longest; ties keep the pattern order
 /// (LaTeX, then expressions, then letters).
 pub(crate) fn candidates(
+    raw: &str,
     text: &[char],
     targets: &Targets,
     priority: i32,
@@ -132,7 +139,8 @@ pub(crate) fn candidates(
             if !enabled(p, targets) || priority_of(p, targets) != Some(priority) {
                 continue;
             }
-            let matches = find_iter(&p.prog, text, budget).map_err(|()| TooComplex)?;
+            let from = p.start_bound.map_or(0, |bound| char_index(raw, bound(raw)));
+            let matches = find_iter_from(&p.prog, text, from, budget).map_err(|()| TooComplex)?;
             for m in matches {
                 if let Some(found) = found(p.family, &m, text) {
                     out.push(Candidate {
@@ -146,6 +154,15 @@ pub(crate) fn candidates(
     }
     out.sort_by(|a, b| b.end.cmp(&a.end).then(a.start.cmp(&b.start)));
     Ok(out)
+}
+
+/// The index of the character holding byte `byte` of `raw`.
+fn char_index(raw: &str, byte: usize) -> usize {
+    let mut b = byte.min(raw.len());
+    while !raw.is_char_boundary(b) {
+        b -= 1;
+    }
+    raw[..b].chars().count()
 }
 
 // ---------------------------------------------------------------------
@@ -249,16 +266,23 @@ fn joiner() -> Node {
 }
 
 /// The content of one span kind: `unit+?`, or with `boxed`,
-/// `unit*? \boxed{ unit+? } unit*?`.
-fn content(unit: impl Fn() -> Node, boxed: bool) -> Node {
+/// `unit*? \boxed{ unit+? } unit*?`. `end` tells where no unit of the
+/// kind can start (the span's closing delimiter, a newline for one-line
+/// kinds): a boxed span whose `\boxed{` lies beyond it is not tried.
+fn content(unit: impl Fn() -> Node, boxed: bool, end: Option<StopFn>) -> Node {
     if boxed {
-        seq(vec![
+        let mut parts: Vec<Node> = end
+            .map(|end| reaches("\\boxed{", end))
+            .into_iter()
+            .collect();
+        parts.extend([
             star_lazy(unit()),
             lit("\\boxed{"),
             plus_lazy(unit()),
             ch('}'),
             star_lazy(unit()),
-        ])
+        ]);
+        seq(parts)
     } else {
         plus_lazy(unit())
     }
@@ -268,8 +292,27 @@ fn not_after_backslash() -> Node {
     look(Look::NotAfter(Class::Char('\\')))
 }
 
-/// One math span (slot `slot`), then optional spaces and a percent sign.
-fn span(slot: usize, boxed: bool) -> Node {
+// Where no unit of a span kind's content can start (see [`content`]).
+fn stop_display_dollar(t: &[char], p: usize) -> bool {
+    t[p..].starts_with(&['$', '$'])
+}
+fn stop_display_bracket(t: &[char], p: usize) -> bool {
+    t[p..].starts_with(&['\\', ']'])
+}
+/// A `$` after a backslash may be the end of a `\$` unit.
+fn stop_inline_dollar(t: &[char], p: usize) -> bool {
+    t[p] == '\n' || (t[p] == '$' && (p == 0 || t[p - 1] != '\\'))
+}
+fn stop_inline_paren(t: &[char], p: usize) -> bool {
+    t[p] == '\n' || t[p..].starts_with(&['\\', ')'])
+}
+fn stop_inline_bracket(t: &[char], p: usize) -> bool {
+    matches!(t[p], '\n' | ']' | '[')
+}
+
+/// One math span (slot `slot`), then optional spaces and a percent sign;
+/// `prune` adds the look-aheads that skip boxed spans without a box.
+fn span(slot: usize, boxed: bool, prune: bool) -> Node {
     let g = |k: usize| slot * PER_SLOT + k;
     // $$ ... $$ (may span lines)
     let display_dollar = seq(vec![
@@ -285,6 +328,7 @@ fn span(slot: usize, boxed: bool) -> Node {
                     ])
                 },
                 boxed,
+                prune.then_some(stop_display_dollar),
             ),
         ),
         not_after_backslash(),
@@ -304,6 +348,7 @@ fn span(slot: usize, boxed: bool) -> Node {
                     ])
                 },
                 boxed,
+                prune.then_some(stop_display_bracket),
             ),
         ),
         not_after_backslash(),
@@ -317,7 +362,11 @@ fn span(slot: usize, boxed: bool) -> Node {
         ch('$'),
         cap(
             g(2),
-            content(|| alt(vec![lit("\\$"), cls(Class::NoneOf("\n$"))]), boxed),
+            content(
+                || alt(vec![lit("\\$"), cls(Class::NoneOf("\n$"))]),
+                boxed,
+                prune.then_some(stop_inline_dollar),
+            ),
         ),
         not_after_backslash(),
         ch('$'),
@@ -336,6 +385,7 @@ fn span(slot: usize, boxed: bool) -> Node {
                     ])
                 },
                 boxed,
+                prune.then_some(stop_inline_paren),
             ),
         ),
         not_after_backslash(),
@@ -345,7 +395,14 @@ fn span(slot: usize, boxed: bool) -> Node {
     let inline_bracket = seq(vec![
         sp(),
         ch('['),
-        cap(g(4), content(|| cls(Class::NoneOf("\n][")), boxed)),
+        cap(
+            g(4),
+            content(
+                || cls(Class::NoneOf("\n][")),
+                boxed,
+                prune.then_some(stop_inline_bracket),
+            ),
+        ),
         ch(']'),
         sp(),
     ]);
@@ -394,10 +451,15 @@ fn span(slot: usize, boxed: bool) -> Node {
 }
 
 /// A first span and up to five more joined by `,`, "and" or "or".
-fn spans(boxed: bool) -> Node {
-    let mut parts = vec![span(0, boxed)];
+fn spans(boxed: bool, prune: bool) -> Node {
+    let mut parts = vec![span(0, boxed, prune)];
     for slot in 1..SLOTS {
-        let next = seq(vec![star(sp()), joiner(), star(sp()), span(slot, boxed)]);
+        let next = seq(vec![
+            star(sp()),
+            joiner(),
+            star(sp()),
+            span(slot, boxed, prune),
+        ]);
         if boxed {
             parts.push(seq(vec![star(sp()), opt(next)]));
         } else {
@@ -445,7 +507,7 @@ fn final_answer(target: impl Fn() -> Node, dotall: bool, space_after_is: bool) -
 }
 
 fn latex_patterns() -> Vec<(Node, Priority)> {
-    let mut out: Vec<(Node, Priority)> = final_answer(|| spans(false), true, true)
+    let mut out: Vec<(Node, Priority)> = final_answer(|| spans(false, false), true, true)
         .into_iter()
         .map(|(n, p)| (n, Priority::Fixed(p)))
         .collect();
@@ -454,21 +516,25 @@ fn latex_patterns() -> Vec<(Node, Priority)> {
             ci("answer"),
             ch(':'),
             gap(50, false, true),
-            spans(false),
+            spans(false, false),
         ]),
         Priority::Fixed(100),
     ));
     out.push((
-        seq(vec![ci("answer"), gap(50, false, true), spans(false)]),
+        seq(vec![
+            ci("answer"),
+            gap(50, false, true),
+            spans(false, false),
+        ]),
         Priority::Fixed(200),
     ));
-    out.push((spans(false), Priority::Fixed(300)));
-    out.push((spans(true), Priority::Boxed));
+    out.push((spans(false, false), Priority::Fixed(300)));
+    out.push((spans(true, true), Priority::BoxedSpans));
     // `\boxed{` to the last `}` of the text; normalisation finds the box.
     out.push((
         cap(
             BOXED_GROUP,
-            seq(vec![lit("\\boxed{"), plus(cls(Class::Any)), ch('}')]),
+            seq(vec![lit("\\boxed{"), Node::ThroughLast('}')]),
         ),
         Priority::Boxed,
     ));
@@ -646,6 +712,8 @@ fn patterns() -> &'static [Pattern] {
                     family,
                     priority,
                     prog: Prog::new(&node, groups),
+                    start_bound: matches!(priority, Priority::BoxedSpans)
+                        .then_some(boxed_start::first_possible_start as fn(&str) -> usize),
                 });
             }
         }
@@ -880,7 +948,7 @@ mod tests {
         let mut out = Vec::new();
         for p in priorities(t) {
             out.extend(
-                candidates(&chars, t, p, &mut b)
+                candidates(text, &chars, t, p, &mut b)
                     .unwrap()
                     .into_iter()
                     .map(|c| c.found),
@@ -1018,6 +1086,69 @@ mod tests {
         assert!(order("ABCD", &t).is_empty());
     }
 
+    /// Texts made of the tokens the boxed-span pattern cares about.
+    fn span_soup() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let token = prop::sample::select(vec![
+            "$",
+            "$$",
+            "\\$",
+            "\\[",
+            "\\]",
+            "\\(",
+            "\\)",
+            " [",
+            "[",
+            "]",
+            "\n",
+            " ",
+            "x",
+            "\\boxed{",
+            "}",
+            "{",
+            "\\",
+            ",",
+            " and ",
+            "7",
+            "%",
+            "é",
+            "\u{3000}[",
+        ]);
+        prop::collection::vec(token, 0..40).prop_map(|t| t.concat())
+    }
+
+    /// A match's start, end and groups.
+    type FoundSpan = (usize, usize, Vec<Option<(usize, usize)>>);
+
+    fn spans_of(prog: &Prog, text: &[char], from: usize) -> Vec<FoundSpan> {
+        let mut b = Budget::new(10_000_000);
+        find_iter_from(prog, text, from, &mut b)
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m.start,
+                    m.end,
+                    (0..LATEX_GROUPS).map(|g| m.group(g)).collect(),
+                )
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// The look-aheads and the start bound only skip work: the pruned
+        /// boxed-span pattern, searched from the bound, finds exactly the
+        /// matches of the plain one searched from the start.
+        #[test]
+        fn boxed_span_pruning_keeps_every_match(text in span_soup()) {
+            let plain = Prog::new(&spans(true, false), LATEX_GROUPS);
+            let pruned = Prog::new(&spans(true, true), LATEX_GROUPS);
+            let chars: Vec<char> = text.chars().collect();
+            let from = char_index(&text, boxed_start::first_possible_start(&text));
+            proptest::prop_assert_eq!(spans_of(&plain, &chars, 0), spans_of(&pruned, &chars, from));
+        }
+    }
+
     #[test]
     fn hostile_inputs_are_bounded() {
         let inputs = [
@@ -1032,7 +1163,7 @@ mod tests {
             let chars: Vec<char> = s.chars().collect();
             let mut b = Budget::new(20_000_000);
             for p in priorities(&DEFAULT) {
-                if candidates(&chars, &DEFAULT, p, &mut b).is_err() {
+                if candidates(&s, &chars, &DEFAULT, p, &mut b).is_err() {
                     break;
                 }
             }

@@ -15,6 +15,7 @@
 //! `docs/math-verifier.md` describes the rules and where they differ from
 //! Math-Verify's.
 
+mod boxed_start;
 mod compare;
 mod expr;
 mod extract;
@@ -210,20 +211,20 @@ pub fn parse_with_boxed_priority(
     if chars.len() > MAX_TEXT_CHARS {
         return Parsed::nothing(format!("text longer than {MAX_TEXT_CHARS} characters"));
     }
-    match find_answer(&chars, &targets) {
+    match find_answer(text, &chars, &targets) {
         Ok(p) => p,
         Err(TooComplex) => Parsed::nothing("text too complex to search (step budget spent)"),
     }
 }
 
-fn find_answer(text: &[char], targets: &Targets) -> Result<Parsed, TooComplex> {
+fn find_answer(raw: &str, text: &[char], targets: &Targets) -> Result<Parsed, TooComplex> {
     let mut budget = Budget::new(PARSE_STEPS);
     let limits = Limits::default();
     let mut first_text: Option<String> = None;
     let mut tried = 0usize;
     let mut last_error = String::new();
     for priority in extract::priorities(targets) {
-        for cand in extract::candidates(text, targets, priority, &mut budget)? {
+        for cand in extract::candidates(raw, text, targets, priority, &mut budget)? {
             tried += 1;
             if let Found::Number { text, .. } = &cand.found {
                 if !python_accepts_number(text) {
@@ -294,6 +295,27 @@ fn clip(s: &str) -> String {
     }
 }
 
+/// Brace nesting past this many times the parser's depth cap is refused
+/// before normalisation (normalising can remove a few levels, never this
+/// many), so a pathological answer costs one pass over its text.
+const EARLY_BRACE_DEPTH_FACTOR: usize = 4;
+
+/// The deepest `{` nesting of `text`.
+fn brace_depth(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for b in text.bytes() {
+        match b {
+            b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// A candidate read: its value (or why not) and its text.
 struct Read {
     value: Result<Item, String>,
@@ -306,6 +328,15 @@ fn read(found: &Found, limits: &Limits, budget: &mut Budget) -> Result<Read, Too
             let mut values = Vec::with_capacity(spans.len());
             let mut texts = Vec::with_capacity(spans.len());
             for span in spans {
+                if brace_depth(&span.text) > EARLY_BRACE_DEPTH_FACTOR * limits.max_depth {
+                    // Far past what parsing allows: not worth normalising.
+                    values.push(Err(format!(
+                        "answer nested more than {} braces deep",
+                        EARLY_BRACE_DEPTH_FACTOR * limits.max_depth
+                    )));
+                    texts.push(span.text.clone());
+                    continue;
+                }
                 let text = normalize::normalize(&span.text, span.boxes, budget)?;
                 let value = latex::parse(&text, limits).and_then(|e| percent_of(e, span.percent));
                 values.push(value);

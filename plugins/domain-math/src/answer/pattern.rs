@@ -125,7 +125,21 @@ pub(crate) enum Node {
     /// A capture group (index into the match's groups).
     Cap(usize, Box<Node>),
     Look(Look),
+    /// `(?=...)` that only prunes: `lit` occurs at or after the position
+    /// before the first position where `stop` holds. Put it where the rest
+    /// of the pattern must reach `lit` through units that cannot cross a
+    /// `stop` position, so it never removes a match; it saves walking a
+    /// long span that cannot contain `lit`.
+    Reaches(&'static str, StopFn),
+    /// Python's greedy `.+c` (with DOTALL): at least one character, then
+    /// everything through the last `c` of the text, in one step. It never
+    /// gives characters back, so it is only exact where nothing after it
+    /// can fail (the end of a pattern).
+    ThroughLast(char),
 }
+
+/// Where a [`Node::Reaches`] scan gives up.
+pub(crate) type StopFn = fn(&[char], usize) -> bool;
 
 pub(crate) fn seq(nodes: Vec<Node>) -> Node {
     Node::Seq(nodes)
@@ -147,6 +161,9 @@ pub(crate) fn cls(c: Class) -> Node {
 }
 pub(crate) fn look(l: Look) -> Node {
     Node::Look(l)
+}
+pub(crate) fn reaches(lit: &'static str, stop: StopFn) -> Node {
+    Node::Reaches(lit, stop)
 }
 pub(crate) fn cap(i: usize, n: Node) -> Node {
     Node::Cap(i, Box::new(n))
@@ -188,6 +205,10 @@ enum Inst {
     Jmp(u32),
     Save(u32),
     Look(Look),
+    /// [`Node::Reaches`]; the index is its slot in the search's cache.
+    Reaches(&'static str, StopFn, u32),
+    /// [`Node::ThroughLast`].
+    ThroughLast(char),
     /// `c{min,max}` of one class, greedy or lazy, in one step.
     Run {
         class: Class,
@@ -203,16 +224,18 @@ enum Inst {
 pub(crate) struct Prog {
     insts: Vec<Inst>,
     groups: usize,
-    /// Classes one of which the first character of any match satisfies;
-    /// `None` when a match may start anywhere.
-    first: Option<FirstSet>,
+    /// What the first two characters of any match satisfy; `None` when a
+    /// match may start anywhere.
+    first: Option<Start>,
     /// For each instruction, its index among the memoised ones (the
     /// branch points: splits and what follows a run), or `NO_MEMO`.
     memo: Vec<u32>,
     memo_count: usize,
-    /// For each split target, the classes its first character must
-    /// satisfy (None: no constraint), to skip dead branches cheaply.
-    split_first: Vec<Option<FirstSet>>,
+    /// For each split target, what its first two characters must satisfy
+    /// (None: no constraint), to skip dead branches cheaply.
+    split_first: Vec<Option<Start>>,
+    /// The literal of each `Reaches` instruction, by slot.
+    reach_lits: Vec<Vec<char>>,
     /// Literals every match contains (and whether ASCII case is
     /// ignored): no match starts after the last occurrence of any.
     required: Vec<(Vec<char>, bool)>,
@@ -283,17 +306,24 @@ impl Prog {
         let mut joins = Vec::new();
         emit(node, &mut insts, &mut joins);
         insts.push(Inst::Match);
-        let first = first_classes(&insts, 0).map(FirstSet::new);
+        let first = Start::of(&insts, 0).map(Start::indexed);
         let mut split_first = vec![None; insts.len()];
         for inst in &insts {
             if let Inst::Split(a, b) = *inst {
                 for t in [a as usize, b as usize] {
                     if split_first[t].is_none() {
-                        split_first[t] = Some(first_classes(&insts, t).map(FirstSet::new));
+                        split_first[t] = Some(Start::of(&insts, t));
                     }
                 }
             }
         }
+        let reach_lits = insts
+            .iter()
+            .filter_map(|i| match i {
+                Inst::Reaches(lit, ..) => Some(lit.chars().collect()),
+                _ => None,
+            })
+            .collect();
         let split_first = split_first.into_iter().map(Option::flatten).collect();
         // Memoise where paths meet (ends of alternatives and optional
         // parts, loop heads, after runs): a second arrival there at the same
@@ -315,6 +345,7 @@ impl Prog {
             memo,
             memo_count,
             split_first,
+            reach_lits,
             required: required_literals(node),
         }
     }
@@ -328,10 +359,167 @@ impl Prog {
     }
 }
 
-fn viable(first: &Option<FirstSet>, text: &[char], pos: usize) -> bool {
+fn viable(first: &Option<Start>, text: &[char], pos: usize) -> bool {
     match first {
         None => true,
-        Some(set) => pos < text.len() && set.matches(text[pos]),
+        Some(start) => start.allows(text, pos),
+    }
+}
+
+/// What the first two characters of a match must satisfy: the first is
+/// in `first`; when `pairs` is known, some pair holds of the first two
+/// characters. Pairs tell apart the many alternatives that begin with
+/// optional spaces or a common character (`\\s*and`, `\\s*{`, ` sqrt`, ...).
+#[derive(Clone, Debug)]
+struct Start {
+    first: FirstSet,
+    /// Union of the pairs' second sets: a quick test before the pairs.
+    second: Option<FirstSet>,
+    pairs: Option<Vec<(FirstSet, FirstSet)>>,
+    /// For a whole pattern's start, scanned at every position: for each
+    /// ASCII first character, the ASCII second characters the pairs allow.
+    ascii_pairs: Option<Box<[[u64; 2]; 128]>>,
+    /// When the first character is one of at most four known characters,
+    /// those (repeated to fill): scanned for in blocks the compiler can
+    /// vectorise.
+    few_firsts: Option<[char; 4]>,
+}
+
+impl Start {
+    fn of(insts: &[Inst], from: usize) -> Option<Start> {
+        let consumers = first_consumers(insts, from)?;
+        let mut first = Vec::new();
+        let mut pairs = Some(Vec::new());
+        let mut seconds = Vec::new();
+        for pc in consumers {
+            let (class, after) = match insts[pc] {
+                Inst::Class(c) => (c, first_consumers(insts, pc + 1)),
+                Inst::Run {
+                    class, min, max, ..
+                } => {
+                    let mut next = if min <= 1 {
+                        first_consumers(insts, pc + 1)
+                    } else {
+                        Some(Vec::new())
+                    };
+                    if max >= 2 {
+                        // The run may go on: its class may come second.
+                        if let Some(n) = &mut next {
+                            n.push(pc);
+                        }
+                    }
+                    (class, next)
+                }
+                _ => return None,
+            };
+            first.push(class);
+            pairs = match (pairs, after) {
+                (Some(mut ps), Some(after)) => {
+                    let second: Vec<Class> =
+                        after.iter().map(|&q| consumer_class(insts, q)).collect();
+                    seconds.extend(second.iter().copied());
+                    ps.push((FirstSet::new(vec![class]), FirstSet::new(second)));
+                    Some(ps)
+                }
+                _ => None,
+            };
+        }
+        Some(Start {
+            first: FirstSet::new(first),
+            second: pairs.as_ref().map(|_| FirstSet::new(seconds)),
+            pairs,
+            ascii_pairs: None,
+            few_firsts: None,
+        })
+    }
+
+    /// Adds the ASCII pair table (worth its 2 kB where every position of
+    /// a text is tested).
+    fn indexed(mut self) -> Start {
+        if let Some(pairs) = &self.pairs {
+            let mut table = Box::new([[0u64; 2]; 128]);
+            for (a, b) in pairs {
+                for (c0, row) in table.iter_mut().enumerate() {
+                    if a.matches(c0 as u8 as char) {
+                        row[0] |= b.ascii[0];
+                        row[1] |= b.ascii[1];
+                    }
+                }
+            }
+            self.ascii_pairs = Some(table);
+        }
+        let mut few = Vec::new();
+        for class in &self.first.classes {
+            match *class {
+                Class::Char(c) => few.push(c),
+                Class::CharCi(c) => few.extend([c.to_ascii_lowercase(), c.to_ascii_uppercase()]),
+                _ => return self,
+            }
+        }
+        few.sort_unstable();
+        few.dedup();
+        if let (Some(&k), 1..=4) = (few.first(), few.len()) {
+            let mut ks = [k; 4];
+            ks[..few.len()].copy_from_slice(&few);
+            self.few_firsts = Some(ks);
+        }
+        self
+    }
+
+    /// The first position in `text[from..]` whose character may start a
+    /// match (by the first character alone).
+    #[inline]
+    fn scan(&self, text: &[char], from: usize) -> Option<usize> {
+        let Some([a, b, c, d]) = self.few_firsts else {
+            return text[from..]
+                .iter()
+                .position(|&x| self.first.matches(x))
+                .map(|i| from + i);
+        };
+        const BLOCK: usize = 32;
+        let hit = |x: char| x == a || x == b || x == c || x == d;
+        let mut p = from;
+        while p + BLOCK <= text.len() {
+            let block = &text[p..p + BLOCK];
+            // No early exit inside a block, so this compiles to SIMD.
+            if block.iter().fold(false, |acc, &x| acc | hit(x)) {
+                return block.iter().position(|&x| hit(x)).map(|i| p + i);
+            }
+            p += BLOCK;
+        }
+        text[p..].iter().position(|&x| hit(x)).map(|i| p + i)
+    }
+
+    #[inline]
+    fn allows(&self, text: &[char], pos: usize) -> bool {
+        pos < text.len() && self.first.matches(text[pos]) && self.second_allows(text, pos)
+    }
+
+    /// The test of the second character, the first being in `first`.
+    fn second_allows(&self, text: &[char], pos: usize) -> bool {
+        if let (Some(table), Some(&c1)) = (&self.ascii_pairs, text.get(pos + 1)) {
+            let (c0, c1) = (text[pos] as u32, c1 as u32);
+            if c0 < 128 && c1 < 128 {
+                return table[c0 as usize][(c1 / 64) as usize] & (1 << (c1 % 64)) != 0;
+            }
+        }
+        self.pairs.as_ref().is_none_or(|ps| {
+            pos + 1 < text.len()
+                && self
+                    .second
+                    .as_ref()
+                    .is_none_or(|s| s.matches(text[pos + 1]))
+                && ps
+                    .iter()
+                    .any(|(a, b)| a.matches(text[pos]) && b.matches(text[pos + 1]))
+        })
+    }
+}
+
+fn consumer_class(insts: &[Inst], pc: usize) -> Class {
+    match insts[pc] {
+        Inst::Class(c) | Inst::Run { class: c, .. } => c,
+        _ => Class::Any,
     }
 }
 
@@ -400,6 +588,14 @@ fn emit(node: &Node, out: &mut Vec<Inst>, joins: &mut Vec<usize>) {
             out.push(Inst::Save(2 * *i as u32 + 1));
         }
         Node::Look(l) => out.push(Inst::Look(*l)),
+        Node::Reaches(lit, stop) => {
+            let slot = out
+                .iter()
+                .filter(|i| matches!(i, Inst::Reaches(..)))
+                .count() as u32;
+            out.push(Inst::Reaches(lit, *stop, slot));
+        }
+        Node::ThroughLast(c) => out.push(Inst::ThroughLast(*c)),
         Node::Rep {
             node,
             min,
@@ -469,7 +665,7 @@ fn emit(node: &Node, out: &mut Vec<Inst>, joins: &mut Vec<usize>) {
 
 /// The classes that can consume the first character of a match, or None
 /// when a match could be empty (then any position may start one).
-fn first_classes(insts: &[Inst], from: usize) -> Option<Vec<Class>> {
+fn first_consumers(insts: &[Inst], from: usize) -> Option<Vec<usize>> {
     let mut seen = std::collections::HashSet::new();
     let mut stack = vec![from];
     let mut out = Vec::new();
@@ -478,9 +674,9 @@ fn first_classes(insts: &[Inst], from: usize) -> Option<Vec<Class>> {
             continue;
         }
         match insts[pc] {
-            Inst::Class(c) => out.push(c),
-            Inst::Run { class, min, .. } => {
-                out.push(class);
+            Inst::Class(_) => out.push(pc),
+            Inst::Run { min, .. } => {
+                out.push(pc);
                 if min == 0 {
                     stack.push(pc + 1);
                 }
@@ -490,8 +686,9 @@ fn first_classes(insts: &[Inst], from: usize) -> Option<Vec<Class>> {
                 stack.push(b as usize);
             }
             Inst::Jmp(a) => stack.push(a as usize),
-            Inst::Save(_) | Inst::Look(_) => stack.push(pc + 1),
-            Inst::Match => return None,
+            Inst::Save(_) | Inst::Look(_) | Inst::Reaches(..) => stack.push(pc + 1),
+            // Consumes an unknown amount: no constraint.
+            Inst::ThroughLast(_) | Inst::Match => return None,
         }
     }
     Some(out)
@@ -539,37 +736,30 @@ impl Match {
     }
 }
 
-/// The (branch point, position) states already explored, as a bitmap
-/// split into blocks of 64 positions that are allocated on first use: a
-/// search touches a few blocks of a long text, and a full scan costs one
-/// word per branch point per 64 positions, with no hashing.
+/// The (branch point, position) states already explored: one bitmap row
+/// per branch point, allocated (zeroed) on first use. A search over a long
+/// text touches few of a large pattern's branch points, so memory and
+/// zeroing follow the branch points used, not all of them.
 struct Visited {
-    memo_count: usize,
-    /// For each block of 64 positions, its offset in `words`, or `NO_BLOCK`.
-    blocks: Vec<u32>,
-    /// `memo_count` words per allocated block; bit `pos % 64` of word
-    /// `memo` marks the state.
-    words: Vec<u64>,
+    /// Words per row.
+    width: usize,
+    rows: Vec<Vec<u64>>,
 }
-
-const NO_BLOCK: u32 = u32::MAX;
 
 impl Visited {
     fn new(memo_count: usize, positions: usize) -> Self {
         Visited {
-            memo_count,
-            blocks: vec![NO_BLOCK; positions.div_ceil(64)],
-            words: Vec::new(),
+            width: positions.div_ceil(64),
+            rows: vec![Vec::new(); memo_count],
         }
     }
 
     fn word(&mut self, memo: u32, pos: usize) -> Option<&mut u64> {
-        let block = self.blocks.get_mut(pos / 64)?;
-        if *block == NO_BLOCK {
-            *block = u32::try_from(self.words.len()).ok()?;
-            self.words.resize(self.words.len() + self.memo_count, 0);
+        let row = self.rows.get_mut(memo as usize)?;
+        if row.is_empty() {
+            *row = vec![0; self.width];
         }
-        self.words.get_mut(*block as usize + memo as usize)
+        row.get_mut(pos / 64)
     }
 
     /// Marks a state; false when it was already marked.
@@ -607,6 +797,46 @@ struct Search<'a> {
     slots: Vec<Option<usize>>,
     /// Some slot may be set.
     dirty: bool,
+    /// Per `Reaches` instruction, its last scan: from, where it ended, and
+    /// the answer, which holds for every position in between.
+    reach_cache: Vec<Option<(usize, usize, bool)>>,
+    /// Per character asked for by `ThroughLast`, its last position.
+    last_of: Vec<(char, Option<usize>)>,
+}
+
+impl Search<'_> {
+    fn reaches(&mut self, lit: &[char], stop: StopFn, slot: usize, pos: usize) -> bool {
+        if let Some((from, end, answer)) = self.reach_cache[slot] {
+            if from <= pos && pos <= end {
+                return answer;
+            }
+        }
+        let text = self.text;
+        let mut p = pos;
+        let answer = loop {
+            if p >= text.len() {
+                break false;
+            }
+            if text[p] == lit[0] && text[p..].starts_with(lit) {
+                break true;
+            }
+            if stop(text, p) {
+                break false;
+            }
+            p += 1;
+        };
+        self.reach_cache[slot] = Some((pos, p, answer));
+        answer
+    }
+
+    fn last_of(&mut self, c: char) -> Option<usize> {
+        if let Some(&(_, at)) = self.last_of.iter().find(|(k, _)| *k == c) {
+            return at;
+        }
+        let at = self.text.iter().rposition(|&x| x == c);
+        self.last_of.push((c, at));
+        at
+    }
 }
 
 impl Search<'_> {
@@ -707,6 +937,22 @@ impl Search<'_> {
                             break;
                         }
                     }
+                    Inst::Reaches(_, stop, slot) => {
+                        let prog = self.prog;
+                        let slot = slot as usize;
+                        if self.reaches(&prog.reach_lits[slot], stop, slot, pos) {
+                            pc += 1;
+                        } else {
+                            break;
+                        }
+                    }
+                    Inst::ThroughLast(c) => match self.last_of(c) {
+                        Some(at) if at > pos => {
+                            pos = at + 1;
+                            pc += 1;
+                        }
+                        _ => break,
+                    },
                     Inst::Match => {
                         // Branch states on the successful path at `pos`
                         // were not fully explored: forget them.
@@ -763,6 +1009,8 @@ pub(crate) fn find_iter_from(
         fresh: Vec::new(),
         slots: vec![None; 2 * prog.groups],
         dirty: false,
+        reach_cache: vec![None; prog.reach_lits.len()],
+        last_of: Vec::new(),
     };
     while pos <= last_start {
         match next_start(prog, text, pos, last_start) {
@@ -782,11 +1030,23 @@ pub(crate) fn find_iter_from(
 
 /// The first position in `from..=last` where a match may start.
 fn next_start(prog: &Prog, text: &[char], from: usize, last: usize) -> Option<usize> {
-    let Some(set) = &prog.first else {
+    let Some(start) = &prog.first else {
         return (from <= last).then_some(from);
     };
-    let end = last.min(text.len().saturating_sub(1));
-    (from..=end).find(|&p| p < text.len() && set.matches(text[p]))
+    if text.is_empty() {
+        return None;
+    }
+    let end = last.min(text.len() - 1);
+    let mut p = from;
+    while p <= end {
+        // A tight scan for the first character; the second is rarer work.
+        p = start.scan(&text[..=end], p)?;
+        if start.second_allows(text, p) {
+            return Some(p);
+        }
+        p += 1;
+    }
+    None
 }
 
 /// Replaces every match (as Python's `re.sub` with a function).
@@ -883,6 +1143,17 @@ mod tests {
         assert_eq!(spans(node, 0, "\\$ $"), vec![(3, 4)]);
         let end = seq(vec![ch('a'), look(Look::End)]);
         assert_eq!(spans(end, 0, "aa\n"), vec![(1, 2)]);
+    }
+
+    proptest::proptest! {
+        /// `ThroughLast('}')` at the end of a pattern is `.+}`.
+        #[test]
+        fn through_last_is_greedy_dot_plus(text in "[ab{}\\\\\n]{0,30}") {
+            let node = |tail: Node| cap(0, seq(vec![lit("\\b{"), tail]));
+            let slow = node(seq(vec![plus(cls(Class::Any)), ch('}')]));
+            let fast = node(Node::ThroughLast('}'));
+            proptest::prop_assert_eq!(spans(slow, 1, &text), spans(fast, 1, &text));
+        }
     }
 
     #[test]

@@ -22,6 +22,10 @@ impl Q {
         if d.is_zero() {
             return None;
         }
+        if d.is_one() {
+            // Integers are most values; skip the gcd.
+            return Some(Q { n, d });
+        }
         let g = n.gcd(&d);
         let (mut n, mut d) = if g.is_one() || g.is_zero() {
             (n, d)
