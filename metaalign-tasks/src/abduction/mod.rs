@@ -18,7 +18,7 @@ use metaalign_core::{
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::common::judge_response;
+use crate::common::{judge_response, RationaleStyle};
 use crate::dataset::PaperRecord;
 pub use generate::LevelSpec;
 pub use puzzle::{
@@ -38,6 +38,9 @@ pub struct AbductionConfig {
     pub max_level: u32,
     /// Attach the backward proof of each goal as a rationale.
     pub rationale: bool,
+    /// `"full"` (sentences, default) or `"step"` (one compact line per
+    /// goal, `(1) G: G<2 C<1 yes`; see [`solve::step_rationale`]).
+    pub rationale_style: RationaleStyle,
 }
 
 impl Default for AbductionConfig {
@@ -45,6 +48,7 @@ impl Default for AbductionConfig {
         Self {
             max_level: 10,
             rationale: true,
+            rationale_style: RationaleStyle::Full,
         }
     }
 }
@@ -66,7 +70,7 @@ register! {
     slot: Task,
     kind: "abduction",
     description: "Reverse rule-graph search: which goals do the premises and known atoms entail (levels 1-5 as in the paper and beyond)",
-    example: "kind = \"abduction\"\nmax_level = 10\nrationale = true\n",
+    example: "kind = \"abduction\"\nmax_level = 10\nrationale = true\nrationale_style = \"full\"\n",
 }
 
 /// Generator, solver and verifier of abduction tasks.
@@ -157,6 +161,14 @@ impl AbductionGenerator {
         )
     }
 
+    /// The rationale in the configured style.
+    fn rationale_of(&self, p: &AbductionPuzzle, analysis: &Analysis) -> String {
+        match self.config.rationale_style {
+            RationaleStyle::Full => solve::rationale(p, analysis),
+            RationaleStyle::Step => solve::step_rationale(p, analysis),
+        }
+    }
+
     /// Builds the task for a puzzle and its exact analysis.
     pub fn make_task(
         &self,
@@ -179,7 +191,10 @@ impl AbductionGenerator {
             templated: false,
             answer: p.answer_text(&labels),
             ground_truth: ground_truth(p, &labels),
-            rationale: self.config.rationale.then(|| solve::rationale(p, analysis)),
+            rationale: self
+                .config
+                .rationale
+                .then(|| self.rationale_of(p, analysis)),
         }
     }
 }
@@ -222,7 +237,7 @@ impl TaskGenerator for AbductionGenerator {
         let analysis = analyse(&p);
         Ok(Solution {
             answer: p.answer_text(&analysis.labels()),
-            rationale: Some(solve::rationale(&p, &analysis)),
+            rationale: Some(self.rationale_of(&p, &analysis)),
         })
     }
 }

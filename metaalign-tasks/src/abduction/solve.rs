@@ -54,10 +54,19 @@ impl Analysis {
 
 /// Forward chaining to a fixpoint.
 pub fn forward_chain(p: &AbductionPuzzle) -> Vec<Option<Support>> {
+    forward_chain_ranked(p).0
+}
+
+/// [`forward_chain`], with each atom's rank: 0 for known atoms, then the
+/// order in which chaining derived them (`usize::MAX` when never).
+pub fn forward_chain_ranked(p: &AbductionPuzzle) -> (Vec<Option<Support>>, Vec<usize>) {
     let mut support: Vec<Option<Support>> = vec![None; p.atoms.len()];
+    let mut rank = vec![usize::MAX; p.atoms.len()];
     for &k in &p.known {
         support[k] = Some(Support::Known);
+        rank[k] = 0;
     }
+    let mut next = 1;
     loop {
         let mut progress = false;
         for (i, prem) in p.premises.iter().enumerate() {
@@ -67,11 +76,13 @@ pub fn forward_chain(p: &AbductionPuzzle) -> Vec<Option<Support>> {
             let holds = prem.body.eval3(&|a| support[a].is_some().then_some(true));
             if holds == Some(true) {
                 support[prem.head] = Some(Support::Premise(i));
+                rank[prem.head] = next;
+                next += 1;
                 progress = true;
             }
         }
         if !progress {
-            return support;
+            return (support, rank);
         }
     }
 }
@@ -327,6 +338,118 @@ pub fn rationale(p: &AbductionPuzzle, analysis: &Analysis) -> String {
     out.join("\n")
 }
 
+// ---------------------------------------------------------------------
+// Worked steps (`rationale_style = "step"`)
+// ---------------------------------------------------------------------
+
+/// Why `body` does not hold in every model: a literal of it that forward
+/// chaining leaves unsupported (`X`), or a negation of a supported atom
+/// (`!X`). None when the body holds.
+fn blocker(b: &Body, support: &[Option<Support>], names: &[String]) -> Option<String> {
+    let holds = |b: &Body| b.eval3(&|a| support[a].is_some().then_some(true)) == Some(true);
+    if holds(b) {
+        return None;
+    }
+    match b {
+        Body::Atom(a) => Some(names[*a].clone()),
+        Body::Not(x) => match &**x {
+            Body::Atom(a) if support[*a].is_some() => Some(format!("!{}", names[*a])),
+            _ => blocker_of_negation(x, names),
+        },
+        Body::And(l, r) => {
+            if holds(l) {
+                blocker(r, support, names)
+            } else {
+                blocker(l, support, names)
+            }
+        }
+        Body::Or(l, _) => blocker(l, support, names),
+    }
+}
+
+/// A negated sub-body that forward chaining cannot decide: its first atom.
+fn blocker_of_negation(x: &Body, names: &[String]) -> Option<String> {
+    let mut first = None;
+    x.for_each_atom(&mut |a| {
+        if first.is_none() {
+            first = Some(format!("!{}", names[a]));
+        }
+    });
+    first
+}
+
+/// The derived atoms behind `atom`, goal first: `G<2 C<1` (G by premise 2,
+/// whose condition needs C, which premise 1 gives from known atoms).
+fn chain(
+    p: &AbductionPuzzle,
+    (support, rank): (&[Option<Support>], &[usize]),
+    atom: Atom,
+    seen: &mut Vec<bool>,
+    out: &mut Vec<String>,
+) {
+    if seen[atom] {
+        return;
+    }
+    seen[atom] = true;
+    if let Some(Support::Premise(i)) = support[atom] {
+        out.push(format!("{}<{}", p.atoms[atom], i + 1));
+        // What the premise needed when chaining used it: atoms derived
+        // before this one (not the atom itself, as in `(X OR Y) => X`).
+        let earlier: Vec<Option<Support>> = (0..support.len())
+            .map(|a| support[a].filter(|_| rank[a] < rank[atom]))
+            .collect();
+        let mut needed = Vec::new();
+        body_support(&p.premises[i].body, &earlier, &mut needed);
+        for a in needed {
+            chain(p, (support, rank), a, seen, out);
+        }
+    }
+}
+
+/// The worked steps of each goal, one line per goal, in a compact notation
+/// a tiny model can imitate:
+/// - `(1) G: G<2 C<1 yes`: the backward chain (G follows by premise 2,
+///   which needs C, which premise 1 gives from the known atoms);
+/// - `(1) H: cases yes`: entailed only case by case;
+/// - `(1) Z: 6?O 7?!K no`: each premise concluding Z, with what blocks it
+///   (O not established; K known, so NOT K fails); `none no` when no
+///   premise concludes Z.
+pub fn step_rationale(p: &AbductionPuzzle, analysis: &Analysis) -> String {
+    let support = &analysis.support;
+    let (_, rank) = forward_chain_ranked(p);
+    let mut lines = Vec::new();
+    for (gi, (&goal, status)) in p.goals.iter().zip(&analysis.goals).enumerate() {
+        let mut parts = vec![format!("({}) {}:", gi + 1, p.atoms[goal])];
+        match status {
+            GoalStatus::Derived => {
+                if support[goal] == Some(Support::Known) {
+                    parts.push("known".into());
+                } else {
+                    let mut seen = vec![false; p.atoms.len()];
+                    chain(p, (support, &rank), goal, &mut seen, &mut parts);
+                }
+                parts.push("yes".into());
+            }
+            GoalStatus::ByCases(_) => parts.extend(["cases".into(), "yes".into()]),
+            GoalStatus::Unreachable { .. } => {
+                let concluding: Vec<usize> = (0..p.premises.len())
+                    .filter(|&i| p.premises[i].head == goal)
+                    .collect();
+                if concluding.is_empty() {
+                    parts.push("none".into());
+                }
+                for i in concluding {
+                    let why = blocker(&p.premises[i].body, support, &p.atoms).unwrap_or_default();
+                    parts.push(format!("{}?{why}", i + 1));
+                }
+                parts.push("no".into());
+            }
+        }
+        lines.push(parts.join(" "));
+    }
+    lines.join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::puzzle::parse_puzzle_text;
@@ -369,5 +492,115 @@ mod tests {
         let p = parse_puzzle_text(&text).unwrap();
         let a = analyse(&p);
         assert_eq!(a.labels(), [true, false, false, true]);
+    }
+
+    /// Replays a goal's worked-step line on `p`: chains derive each atom
+    /// from its premise with known and earlier-listed atoms, blockers name
+    /// premises that conclude the goal and really fail, and the verdict
+    /// word is the goal's label.
+    fn replay(p: &AbductionPuzzle, line: &str, goal: Atom, reachable: bool) -> Result<(), String> {
+        let atom = |n: &str| {
+            p.atoms
+                .iter()
+                .position(|a| a == n)
+                .ok_or(format!("unknown atom {n}"))
+        };
+        let mut words: Vec<&str> = line.split(' ').collect();
+        let verdict = words.pop().ok_or("empty line")?;
+        if (verdict == "yes") != reachable || !matches!(verdict, "yes" | "no") {
+            return Err(format!(
+                "verdict {verdict} for a goal reachable={reachable}"
+            ));
+        }
+        let head = format!("{}:", p.atoms[goal]);
+        if words.get(1) != Some(&head.as_str()) {
+            return Err(format!("line does not name goal {head}"));
+        }
+        let steps = &words[2..];
+        if let Some(first) = steps.first().filter(|w| w.contains('<')) {
+            // A chain: check from the known atoms upwards (reverse order).
+            if !first.starts_with(&head[..head.len() - 1]) {
+                return Err(format!("chain starts at {first}, not the goal"));
+            }
+            let mut holds: Vec<bool> = vec![false; p.atoms.len()];
+            for &k in &p.known {
+                holds[k] = true;
+            }
+            let mut pending: Vec<(Atom, usize)> = steps
+                .iter()
+                .map(|w| {
+                    let (a, i) = w.split_once('<').ok_or(format!("bad step {w}"))?;
+                    Ok((atom(a)?, i.parse::<usize>().map_err(|e| e.to_string())? - 1))
+                })
+                .collect::<Result<_, String>>()?;
+            // Each step must hold once the steps it needs hold.
+            while !pending.is_empty() {
+                let before = pending.len();
+                pending.retain(|&(a, i)| {
+                    let pr = &p.premises[i];
+                    let ok =
+                        pr.head == a && pr.body.eval3(&|x| holds[x].then_some(true)) == Some(true);
+                    if ok {
+                        holds[a] = true;
+                    }
+                    !ok
+                });
+                if pending.len() == before {
+                    return Err(format!("steps {pending:?} do not follow"));
+                }
+            }
+            return holds[goal]
+                .then_some(())
+                .ok_or("chain does not reach the goal".into());
+        }
+        for w in steps {
+            match *w {
+                "none" => {
+                    if p.premises.iter().any(|pr| pr.head == goal) {
+                        return Err("`none` but a premise concludes the goal".into());
+                    }
+                }
+                "cases" | "known" => {}
+                _ => {
+                    let (i, _) = w.split_once('?').ok_or(format!("bad step {w}"))?;
+                    let i = i.parse::<usize>().map_err(|e| e.to_string())? - 1;
+                    if p.premises[i].head != goal {
+                        return Err(format!("premise {} does not conclude the goal", i + 1));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn every_worked_step_of_generated_puzzles_is_true() {
+        use crate::abduction::{AbductionConfig, AbductionGenerator};
+        use metaalign_core::{seed::Rng, Level, TaskGenerator};
+        use rand::SeedableRng;
+        let g = AbductionGenerator::new(AbductionConfig {
+            rationale_style: crate::common::RationaleStyle::Step,
+            ..Default::default()
+        });
+        for level in 1..=6u32 {
+            for index in 0..60 {
+                let mut rng = Rng::seed_from_u64(u64::from(level) * 1000 + index);
+                let t = g.generate(Level(level), index, &mut rng).unwrap();
+                let p = parse_puzzle_text(&t.puzzle).unwrap();
+                let labels: Vec<bool> = t.ground_truth["reachable"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|b| b.as_bool().unwrap())
+                    .collect();
+                let steps = t.rationale.clone().unwrap();
+                let lines: Vec<&str> = steps.lines().collect();
+                assert_eq!(lines.len(), p.goals.len(), "{steps}");
+                for ((line, &goal), &label) in lines.iter().zip(&p.goals).zip(&labels) {
+                    replay(&p, line, goal, label)
+                        .unwrap_or_else(|e| panic!("{e}\n{line}\n{}", t.puzzle));
+                }
+            }
+        }
     }
 }

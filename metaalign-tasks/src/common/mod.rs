@@ -15,6 +15,23 @@ pub use jinja::JinjaTemplate;
 pub use reward::{BinaryReward, PaperReward};
 pub use template::ChatTemplate;
 
+use serde::{Deserialize, Serialize};
+
+/// What a generated task's rationale (its think block in `sft`) holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RationaleStyle {
+    /// The whole argument in sentences (the paper's style).
+    #[default]
+    Full,
+    /// Only the worked steps, in a compact notation: short enough for a
+    /// tiny model to sample cheaply, yet it splits the answer into small
+    /// checkable moves that every puzzle of the task shares (induction:
+    /// `81 × 3 = 243`; deduction: the forced assignments; abduction: the
+    /// backward chain of each goal).
+    Step,
+}
+
 /// Appends `n` in decimal, without `fmt` (verifiers build their texts on
 /// the hot path).
 pub fn push_decimal(out: &mut metaalign_core::CompactString, mut n: usize) {

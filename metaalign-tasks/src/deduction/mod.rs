@@ -21,7 +21,7 @@ use metaalign_core::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::common::judge_response;
+use crate::common::{judge_response, RationaleStyle};
 use crate::dataset::PaperRecord;
 use crate::logic::{Models, Var};
 pub use generate::{LevelSpec, Target};
@@ -58,6 +58,9 @@ pub struct DeductionConfig {
     pub max_level: u32,
     /// Attach a programmatic reasoning trace to each task.
     pub rationale: bool,
+    /// `"full"` (sentences, default) or `"step"` (the forced assignments in
+    /// formula order, `1:A=T 2:D=F ...`; see [`rationale::step_rationale`]).
+    pub rationale_style: RationaleStyle,
 }
 
 impl Default for DeductionConfig {
@@ -67,6 +70,7 @@ impl Default for DeductionConfig {
             unsat_fraction: 0.0,
             max_level: 20,
             rationale: true,
+            rationale_style: RationaleStyle::Full,
         }
     }
 }
@@ -101,7 +105,7 @@ register! {
     slot: Task,
     kind: "deduction",
     description: "Nested propositional satisfiability (¬ ∧ ∨ → ↔ ⊕), unique model, levels 1-5 as in the paper and beyond",
-    example: "kind = \"deduction\"\nsolutions = \"unique\"\nunsat_fraction = 0.0\nmax_level = 20\nrationale = true\n",
+    example: "kind = \"deduction\"\nsolutions = \"unique\"\nunsat_fraction = 0.0\nmax_level = 20\nrationale = true\nrationale_style = \"full\"\n",
 }
 
 /// Generator, solver and verifier of deduction tasks.
@@ -154,6 +158,15 @@ impl DeductionGenerator {
         )
     }
 
+    /// The rationale in the configured style (`solution` None: no model).
+    fn rationale_of(&self, p: &DeductionPuzzle, solution: Option<&[bool]>) -> String {
+        match (solution, self.config.rationale_style) {
+            (Some(s), RationaleStyle::Full) => rationale::rationale(p, s),
+            (Some(s), RationaleStyle::Step) => rationale::step_rationale(p, s),
+            (None, _) => unsat_rationale(p),
+        }
+    }
+
     /// Builds the task for a puzzle and its reference model.
     pub fn make_task(
         &self,
@@ -170,14 +183,10 @@ impl DeductionGenerator {
             None => NO_ASSIGNMENT.to_string(),
         };
         let ground_truth = p.ground_truth_parts(texts, solution, unique, answer.clone());
-        let rationale = if self.config.rationale {
-            Some(match solution {
-                Some(s) => rationale::rationale(p, s),
-                None => unsat_rationale(p),
-            })
-        } else {
-            None
-        };
+        let rationale = self
+            .config
+            .rationale
+            .then(|| self.rationale_of(p, solution));
         Task {
             id,
             kind: KIND.into(),
@@ -283,11 +292,11 @@ impl TaskGenerator for DeductionGenerator {
         Ok(match models {
             Models::Unsat => Solution {
                 answer: NO_ASSIGNMENT.to_string(),
-                rationale: Some(unsat_rationale(&p)),
+                rationale: Some(self.rationale_of(&p, None)),
             },
             Models::Unique(m) | Models::Multiple(m, _) => Solution {
                 answer: p.answer_text(&m),
-                rationale: Some(rationale::rationale(&p, &m)),
+                rationale: Some(self.rationale_of(&p, Some(&m))),
             },
         })
     }

@@ -118,19 +118,7 @@ impl Default for InductionConfig {
     }
 }
 
-/// What a generated task's rationale holds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RationaleStyle {
-    /// The sequence, the simplest rule that fits it (and any equally simple
-    /// alternatives), the step that yields the missing term and the answer.
-    #[default]
-    Full,
-    /// Only the worked step, e.g. `81 × 3 = 243`: a scratchpad short enough
-    /// for a tiny model to sample cheaply, yet it splits the job into
-    /// "find the step" and "apply it".
-    Step,
-}
+pub use crate::common::RationaleStyle;
 
 #[typetag::serde(name = "induction")]
 impl TaskConfig for InductionConfig {
