@@ -133,6 +133,14 @@ fn bad_search_configs_name_the_problem() {
             "models = [{ from = \"a.model\" }, { from = \"b.model\" }]\nmethod = { kind = \"linear\" }\nsearch = { grid = [[1.0, 1.0]], validation = { tasks = [\"nope\"] } }",
             "`nope`",
         ),
+        (
+            "models = [{ from = \"a.model\" }, { from = \"b.model\" }]\nsearch = { grid = [[1.0, 1.0]], validation = { tasks = [\"deduction\"] } }",
+            "give `method`",
+        ),
+        (
+            "models = [{ from = \"a.model\" }, { from = \"b.model\" }]\nmethod = { kind = \"linear\" }\nmethods = [{ kind = \"ties\" }]\nsearch = { grid = [[1.0, 1.0]], validation = { tasks = [\"deduction\"] } }",
+            "not both",
+        ),
     ];
     for (body, expect) in cases {
         let stage: Box<dyn StageConfig> = metaalign::core::config::from_toml_str(
@@ -154,4 +162,52 @@ fn bad_search_configs_name_the_problem() {
         let err = stage.validate(&ctx).unwrap_err().to_string();
         assert!(err.contains(expect), "{err}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_methods_are_searched_and_the_best_is_kept() {
+    metaalign::link_builtins();
+    let tmp = tempfile::tempdir().unwrap();
+    let (base, a, b) = (
+        tmp.path().join("base"),
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+    );
+    for (dir, seed) in [(&base, 0), (&a, 1), (&b, 2)] {
+        metaalign::rl::policy::FreshPolicyConfig::default()
+            .build(seed, "cpu")
+            .unwrap()
+            .save(dir)
+            .unwrap();
+    }
+    let toml = r#"
+kind = "merge_search"
+models = [{ from = "a.model" }, { from = "b.model" }]
+base = "base.model"
+methods = [{ kind = "linear" }, { kind = "task_arithmetic" }]
+search = { grid = [[1.0, 0.2], [0.5, 0.5]], validation = { tasks = ["deduction"], count = 2, levels = [1], max_new_tokens = 6 } }
+"#;
+    let stage: Box<dyn StageConfig> =
+        metaalign::core::config::from_toml_str(toml, "stage.toml").unwrap();
+    let run_dir = tmp.path().join("run");
+    let models = [
+        ("a.model", a.as_path()),
+        ("b.model", b.as_path()),
+        ("base.model", base.as_path()),
+    ];
+    let out = stage.run(context(&run_dir, &models)).await.unwrap();
+    assert!(out.artifacts["model"].path.join("config.json").is_file());
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("merged/search.json")).unwrap())
+            .unwrap();
+    let grid = summary["grid"].as_array().unwrap();
+    let methods: Vec<&str> = grid.iter().map(|g| g["method"].as_str().unwrap()).collect();
+    assert_eq!(
+        methods,
+        ["linear", "linear", "task_arithmetic", "task_arithmetic"]
+    );
+    let best = summary["best"].as_u64().unwrap() as usize;
+    assert_eq!(summary["best_method"]["kind"], grid[best]["method"]);
+    let section = out.report.unwrap();
+    assert!(section.contains("task_arithmetic"), "{section}");
 }

@@ -1,8 +1,9 @@
-//! `kind = "merge_search"`: tries a small grid of merge weights, scores each
-//! merged model on a validation split (greedy pass@1, averaged over the
-//! validation task sources), and keeps the best as `model`. The paper chose
-//! its 1.0 / 0.2 / 0.1 weights empirically; this makes that choice a
-//! reproducible stage.
+//! `kind = "merge_search"`: tries a small grid of merge weights (under one
+//! merge method, or under each of several), scores each merged model on a
+//! validation split (greedy pass@1, averaged over the validation task
+//! sources), and keeps the best as `model`. The paper chose its 1.0 / 0.2 /
+//! 0.1 linear weights empirically; this makes that choice, and the choice of
+//! method (linear, task arithmetic, TIES, ...), a reproducible stage.
 //!
 //! ```toml
 //! [[stages]]
@@ -12,6 +13,10 @@
 //! method = { kind = "linear" }
 //! search = { grid = [[1.0, 0.2, 0.1], [1.0, 0.5, 0.5], [1.0, 1.0, 1.0]], validation = { tasks = ["deduction", "induction", "abduction"], count = 20, levels = [1] } }
 //! ```
+//!
+//! `methods = [{ kind = "linear" }, { kind = "task_arithmetic" }, ...]`
+//! instead of `method` tries every grid point under every method (methods
+//! that need a base use `base`).
 //!
 //! Each grid point is merged into a scratch folder, evaluated, then deleted
 //! (only one candidate is on disk at a time, which matters for 7B models);
@@ -108,13 +113,24 @@ pub struct MergeSearchStage {
     /// Base model reference for task-vector methods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<String>,
-    pub method: Box<dyn MergeConfig>,
+    /// The merge method (or give `methods`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<Box<dyn MergeConfig>>,
+    /// Several methods, each tried at every grid point.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub methods: Vec<Box<dyn MergeConfig>>,
     pub search: Search,
 }
 
-/// Scores of one grid point.
+/// Scores of one grid point under one method.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GridResult {
+    /// The method's kind name.
+    #[serde(default)]
+    pub method: String,
+    /// The method's whole table, to recognise the point on resume.
+    #[serde(default)]
+    pub method_config: serde_json::Value,
     pub weights: Vec<f64>,
     /// Validation greedy pass@1 per task source.
     pub accuracy: BTreeMap<String, f64>,
@@ -123,7 +139,27 @@ pub struct GridResult {
 }
 
 impl MergeSearchStage {
+    /// The methods tried, in order.
+    fn methods(&self) -> Vec<&dyn MergeConfig> {
+        self.method
+            .iter()
+            .chain(&self.methods)
+            .map(|m| m.as_ref())
+            .collect()
+    }
+
     fn check(&self, task_names: &[String]) -> Result<()> {
+        match (&self.method, self.methods.is_empty()) {
+            (None, true) => return Err(Error::config(
+                "merge_search: give `method` (one merge method) or `methods` (several to compare)",
+            )),
+            (Some(_), false) => {
+                return Err(Error::config(
+                    "merge_search: give either `method` or `methods`, not both",
+                ))
+            }
+            _ => {}
+        }
         if self.models.len() < 2 {
             return Err(Error::config("merge_search: needs at least two `models`"));
         }
@@ -246,13 +282,23 @@ impl StageConfig for MergeSearchStage {
 
     fn validate(&self, ctx: &ValidateContext) -> Result<Vec<String>> {
         self.check(&ctx.task_names)?;
-        self.method.build()?;
+        for m in self.methods() {
+            m.build()?;
+        }
         Ok(Vec::new())
     }
 
     async fn run(&self, ctx: StageContext) -> Result<StageOutputs> {
         self.check(&ctx.tasks.keys().cloned().collect::<Vec<_>>())?;
-        let merger = self.method.build()?;
+        let methods = self.methods();
+        let mergers = methods
+            .iter()
+            .map(|m| m.build())
+            .collect::<Result<Vec<_>>>()?;
+        let configs: Vec<serde_json::Value> = methods
+            .iter()
+            .map(|m| serde_json::to_value(m))
+            .collect::<std::result::Result<_, _>>()?;
         let v = self.search.validation.clone();
         let sources: Vec<(String, Arc<dyn TaskGenerator>)> = v
             .tasks
@@ -274,13 +320,17 @@ impl StageConfig for MergeSearchStage {
         std::fs::create_dir_all(&search_dir).map_err(|e| Error::io(&search_dir, e))?;
         let candidate = ctx.dir.join("candidate");
         let mut results: Vec<GridResult> = Vec::new();
-        for (i, weights) in self.search.grid.iter().enumerate() {
+        // Candidates: every grid point under the first method, then the next.
+        let grid_len = self.search.grid.len();
+        for i in 0..mergers.len() * grid_len {
+            let (merger, config) = (&mergers[i / grid_len], &configs[i / grid_len]);
+            let weights = &self.search.grid[i % grid_len];
             ctx.cancel.check()?;
             let record = search_dir.join(format!("{i}.json"));
             if let Ok(text) = std::fs::read_to_string(&record) {
                 if let Ok(r) = serde_json::from_str::<GridResult>(&text) {
-                    if r.weights == *weights {
-                        tracing::info!("merge_search: grid point {} already scored", i + 1);
+                    if r.weights == *weights && r.method_config == *config {
+                        tracing::info!("merge_search: candidate {} already scored", i + 1);
                         results.push(r);
                         continue;
                     }
@@ -309,17 +359,21 @@ impl StageConfig for MergeSearchStage {
                 .collect();
             let score = accuracy.values().sum::<f64>() / accuracy.len().max(1) as f64;
             tracing::info!(
-                "merge_search: weights {weights:?}: validation score {:.1}%",
+                "merge_search: {} weights {weights:?}: validation score {:.1}%",
+                merger.kind(),
                 100.0 * score
             );
             ctx.metrics.log(serde_json::json!({
                 "event": "merge_search",
                 "point": i,
+                "method": merger.kind(),
                 "weights": weights,
                 "score": score,
                 "accuracy": accuracy,
             }))?;
             let r = GridResult {
+                method: merger.kind().to_string(),
+                method_config: config.clone(),
                 weights: weights.clone(),
                 accuracy,
                 score,
@@ -336,20 +390,25 @@ impl StageConfig for MergeSearchStage {
             );
         let out = ctx.dir.join("model");
         let summary_path = ctx.dir.join("search.json");
+        let best_method = best / self.search.grid.len();
         let summary = serde_json::json!({
             "models": self.models.iter().map(SearchModel::display_name).collect::<Vec<_>>(),
             "grid": results,
             "best": best,
+            "best_method": configs[best_method],
             "best_weights": results[best].weights,
         });
         let done = out.join("config.json").is_file()
             && std::fs::read_to_string(&summary_path)
                 .ok()
                 .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-                .is_some_and(|s| s["best_weights"] == summary["best_weights"]);
+                .is_some_and(|s| {
+                    s["best_weights"] == summary["best_weights"]
+                        && s["best_method"] == summary["best_method"]
+                });
         if !done {
             remove_dir(&out)?;
-            merger
+            mergers[best_method]
                 .merge(&self.merge_inputs(&ctx, &results[best].weights, &out)?)
                 .await?;
             write_atomic(
@@ -360,19 +419,21 @@ impl StageConfig for MergeSearchStage {
         record_in_run_report(&ctx.run_dir, &ctx.stage, &summary)?;
 
         let names: Vec<String> = self.models.iter().map(SearchModel::display_name).collect();
+        let kinds: Vec<&str> = mergers.iter().map(|m| m.kind()).collect();
         let mut md = format!(
-            "Merge-weight search ({} method): {} grid points scored on a validation split of {} tasks per source and level ({}). Kept the best: **{}**.\n\n",
-            merger.kind(),
+            "Merge search ({}): {} candidates scored on a validation split of {} tasks per source and level ({}). Kept the best: **{} {}**.\n\n",
+            kinds.join(", "),
             results.len(),
             v.count,
             v.tasks.join(", "),
+            results[best].method,
             fmt_weights(&names, &results[best].weights)
         );
-        md.push_str("| # | weights |");
+        md.push_str("| # | method | weights |");
         for t in &v.tasks {
             let _ = write!(md, " {t} |");
         }
-        md.push_str(" mean |\n|---|---|");
+        md.push_str(" mean |\n|---|---|---|");
         for _ in 0..=v.tasks.len() {
             md.push_str("---:|");
         }
@@ -381,8 +442,9 @@ impl StageConfig for MergeSearchStage {
             let mark = if i == best { " ★" } else { "" };
             let _ = write!(
                 md,
-                "| {}{mark} | {} |",
+                "| {}{mark} | {} | {} |",
                 i + 1,
+                r.method,
                 fmt_weights(&names, &r.weights)
             );
             for t in &v.tasks {
@@ -434,6 +496,6 @@ fn record_in_run_report(run_dir: &Path, stage: &str, summary: &serde_json::Value
 metaalign_core::register! {
     slot: Stage,
     kind: "merge_search",
-    description: "merge with the best weights of a small grid, scored on a validation split (greedy pass@1)",
+    description: "merge with the best weights (and method, given several) of a small grid, scored on a validation split (greedy pass@1)",
     example: "kind = \"merge_search\"\nmodels = [{ from = \"deduction.model\" }, { from = \"induction.model\" }]\nmethod = { kind = \"linear\" }\nsearch = { grid = [[1.0, 0.2], [1.0, 1.0]], validation = { tasks = [\"deduction\", \"induction\"], count = 20, levels = [1] } }",
 }
