@@ -216,6 +216,8 @@ async fn main() -> anyhow::Result<()> {
             .to_vec(),
             vec!["deduction".into(), "arithmetic".into()],
         )],
+        comparisons: Vec::new(),
+        claims: None,
         extra: BTreeMap::new(),
     };
     report.write_json(&out.join("report.json"))?;

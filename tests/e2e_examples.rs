@@ -57,6 +57,8 @@ fn quickstart_plans_the_three_stage_recipe() {
     );
     let text = std::fs::read_to_string(example("quickstart.toml")).unwrap();
     assert!(text.contains("oracle = [\"deduction\", \"induction\", \"abduction\"]"));
+    // the claims name its models (validated by the dry run above)
+    assert!(text.contains("claims = { warm_start = \"warmup\""));
     // the merge uses the paper's weights
     assert!(
         text.contains("weight = 1.0")

@@ -79,6 +79,7 @@ tables = [
   { title = "meta", models = ["warmup", "induction", "merged", "oracle"], tasks = ["induction"] },
   { title = "domain", models = ["warmup", "domain-rl-ins", "domain-rl-meta"], tasks = ["arithmetic"] },
 ]
+claims = { warm_start = "warmup", specialists = { induction = "induction" }, merged = "merged", domain = { task = "arithmetic", meta = "domain-rl-meta", ins = "domain-rl-ins" } }
 "#;
 
 /// Steps the `induction` stage has logged so far.
@@ -195,7 +196,7 @@ async fn miniature_recipe_interrupted_and_resumed_to_completion() {
         .iter()
         .find(|r| r["model"] == "warmup" && r["task"] == "arithmetic" && r["level"].is_null())
         .unwrap();
-    assert_eq!(warmup["count"], 3);
+    assert_eq!(warmup["n"], 3);
     assert_eq!(warmup["k"], 2);
     assert!(warmup["avg_at_k"].is_number() && warmup["pass_at_k"].is_number());
     assert!(warmup["format_ok"].is_number() && warmup["mean_length"].is_number());
@@ -204,6 +205,23 @@ async fn miniature_recipe_interrupted_and_resumed_to_completion() {
     let md = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
     assert!(md.contains("### meta") && md.contains("### domain"), "{md}");
     assert!(md.contains("| oracle |"), "{md}");
+    // the claims summary opens the evaluate section, over paired comparisons
+    let claims = md.find("### Claims").expect("claims summary");
+    assert!(claims < md.find("### meta").unwrap(), "{md}");
+    for line in [
+        "1. Specialists gain on their own ability: induction ",
+        "2. The merge keeps the gains: merged ",
+        "3. Domain RL from the merge (domain-rl-meta) vs from the warm start (domain-rl-ins) on arithmetic: ",
+    ] {
+        assert!(md.contains(line), "{line}\n{md}");
+    }
+    let comparisons = report["comparisons"].as_array().unwrap();
+    let domain = comparisons
+        .iter()
+        .find(|c| c["model"] == "domain-rl-meta" && c["baseline"] == "domain-rl-ins")
+        .unwrap();
+    assert_eq!(domain["n"], 3);
+    assert_eq!(domain["stage"], "eval");
     assert!(run_dir.join("eval/accuracy-1.png").is_file());
     assert!(run_dir.join("eval/accuracy-2.png").is_file());
     assert!(run_dir.join("eval/curves-induction.png").is_file());

@@ -26,8 +26,18 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
+/// The binomial standard error of an accuracy `p` over `n` tasks, 0–1
+/// (0 for no tasks).
+pub fn binomial_stderr(p: f64, n: usize) -> f64 {
+    if n == 0 {
+        0.0
+    } else {
+        (p * (1.0 - p) / n as f64).max(0.0).sqrt()
+    }
+}
+
 /// Grouped bars: one group per task, one bar per model (all-level greedy
-/// accuracy, %).
+/// accuracy, %), each with an error bar of ± one binomial standard error.
 pub fn accuracy_bars(
     report: &Report,
     models: &[String],
@@ -63,31 +73,43 @@ pub fn accuracy_bars(
                 String::new()
             }
         })
-        .y_desc("greedy pass@1 (%)")
+        .y_desc("greedy pass@1 (%), ± 1 SE")
         .draw()
         .map_err(|e| plot_err(path, e))?;
     let group = 0.8;
     let width = group / n_models as f64;
+    let mut whiskers: Vec<PathElement<(f64, f64)>> = Vec::new();
     for (mi, model) in models.iter().enumerate() {
         let color = PALETTE[mi % PALETTE.len()];
-        let bars: Vec<Rectangle<(f64, f64)>> = tasks
-            .iter()
-            .enumerate()
-            .filter_map(|(ti, task)| {
-                let acc = report.row(model, task, None)?.accuracy * 100.0;
-                let x0 = ti as f64 - group / 2.0 + mi as f64 * width;
-                Some(Rectangle::new(
-                    [(x0 + 0.05 * width, 0.0), (x0 + 0.95 * width, acc)],
-                    color.filled(),
-                ))
-            })
-            .collect();
+        let mut bars: Vec<Rectangle<(f64, f64)>> = Vec::new();
+        for (ti, task) in tasks.iter().enumerate() {
+            let Some(row) = report.row(model, task, None) else {
+                continue;
+            };
+            let acc = row.accuracy * 100.0;
+            let x0 = ti as f64 - group / 2.0 + mi as f64 * width;
+            bars.push(Rectangle::new(
+                [(x0 + 0.05 * width, 0.0), (x0 + 0.95 * width, acc)],
+                color.filled(),
+            ));
+            let se = binomial_stderr(row.accuracy, row.n) * 100.0;
+            if se > 0.0 {
+                // a vertical line with caps, drawn over the bars afterwards
+                let (x, cap) = (x0 + width / 2.0, 0.2 * width);
+                let (lo, hi) = ((acc - se).max(0.0), (acc + se).min(100.0));
+                whiskers.push(PathElement::new(vec![(x, lo), (x, hi)], BLACK));
+                for y in [lo, hi] {
+                    whiskers.push(PathElement::new(vec![(x - cap, y), (x + cap, y)], BLACK));
+                }
+            }
+        }
         chart
             .draw_series(bars)
             .map_err(|e| plot_err(path, e))?
             .label(model.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
     }
+    chart.draw_series(whiskers).map_err(|e| plot_err(path, e))?;
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
@@ -242,7 +264,7 @@ mod tests {
             task: task.into(),
             level: None,
             accuracy: acc,
-            count: 10,
+            n: 10,
             format_ok: None,
             unparseable: None,
             mean_length: None,
@@ -279,6 +301,8 @@ mod tests {
                 fixed: Default::default(),
             },
             tables: vec![],
+            comparisons: vec![],
+            claims: None,
             extra: Default::default(),
         };
         let bars = dir.path().join("bars.png");
@@ -291,6 +315,10 @@ mod tests {
         )
         .unwrap();
         assert!(is_png(&bars));
+        // 20% of 10 tasks: sqrt(0.2 · 0.8 / 10)
+        assert!((binomial_stderr(0.2, 10) - 0.016f64.sqrt()).abs() < 1e-12);
+        assert_eq!(binomial_stderr(1.0, 10), 0.0);
+        assert_eq!(binomial_stderr(0.5, 0), 0.0);
 
         let metrics = dir.path().join("metrics.jsonl");
         let mut text = String::new();

@@ -1,11 +1,21 @@
 //! `report.json` and `report.md`: the evaluation results as rows and as
 //! tables in the paper's shape.
 //!
-//! `report.json` holds a `results` array of rows
-//! `{"model", "task", "level", "accuracy", ...}`: `accuracy` is greedy
-//! pass@1 in 0–1, `level` is null for rows over all levels, and the oracle
-//! ensemble is a row whose `model` is `"oracle"`. Further metrics (avg@k,
-//! pass@k, format-ok rate, mean length, counts) are further fields.
+//! `report.json` holds:
+//! - `results`: rows `{"model", "task", "level", "accuracy", "n", ...}`:
+//!   `accuracy` is greedy pass@1 in 0–1, `n` the number of tasks, `level`
+//!   null for rows over all levels; the oracle ensemble is a row whose
+//!   `model` is `"oracle"`. Further metrics (avg@k, pass@k, format-ok rate,
+//!   mean length) are further fields. Reports written before `n` have
+//!   `count`, which is still read.
+//! - `comparisons`: paired differences `{"model", "baseline", "task",
+//!   "diff", "stderr", "n"}` (see [`super::compare`]), `own` on a
+//!   specialist's own ability, and `task = "mean"` rows with `over`;
+//! - `claims`: the roles that chose the comparisons (see [`super::claims`]);
+//! - `models`, `settings`, `tables` and free `extra` sections.
+//!
+//! `report.md` opens with the claims in words and the comparisons table
+//! (see [`super::summary`]), then the tables of accuracies.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -14,7 +24,10 @@ use std::path::Path;
 use metaalign_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
+use super::claims::Claims;
+use super::compare::Comparison;
 use super::metrics::{self, Metrics, TaskResult};
+use super::summary;
 
 /// The model name of oracle-ensemble rows.
 pub const ORACLE: &str = "oracle";
@@ -29,7 +42,9 @@ pub struct ReportRow {
     pub level: Option<u32>,
     /// Greedy pass@1, 0–1.
     pub accuracy: f64,
-    pub count: usize,
+    /// Number of tasks.
+    #[serde(alias = "count")]
+    pub n: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format_ok: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,7 +69,7 @@ impl ReportRow {
             task: task.to_string(),
             level,
             accuracy: m.accuracy,
-            count: m.count,
+            n: m.count,
             format_ok: Some(m.format_ok),
             unparseable: Some(m.unparseable),
             mean_length: Some(m.mean_length),
@@ -171,6 +186,12 @@ pub struct Report {
     pub settings: EvalSettings,
     #[serde(default)]
     pub tables: Vec<TableSpec>,
+    /// Paired comparisons of models on the same tasks.
+    #[serde(default)]
+    pub comparisons: Vec<Comparison>,
+    /// The roles behind the claims summary, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Claims>,
     /// Extra sections (e.g. a merge-weight search) as free JSON.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, serde_json::Value>,
@@ -264,7 +285,7 @@ pub fn build_rows(models: &[(String, ModelResults)], oracle: &[String]) -> Resul
                     task: task.clone(),
                     level,
                     accuracy: acc,
-                    count: solved.len(),
+                    n: solved.len(),
                     format_ok: None,
                     unparseable: None,
                     mean_length: None,
@@ -334,6 +355,14 @@ impl Report {
     /// Renders the markdown report.
     pub fn to_markdown(&self) -> String {
         let mut md = String::new();
+        if let Some(claims) = &self.claims {
+            md.push_str(&summary::claims_summary(claims, &self.comparisons));
+            md.push('\n');
+        }
+        if !self.comparisons.is_empty() {
+            md.push_str(&summary::comparisons_table(&self.comparisons));
+            md.push('\n');
+        }
         let s = &self.settings;
         let levels = s
             .levels
@@ -483,7 +512,7 @@ impl Report {
                 "| {} | {} | {} | {:.1} | {} | {} | {} | {} | {} |",
                 r.model,
                 r.task,
-                r.count,
+                r.n,
                 100.0 * r.accuracy,
                 pct(r.avg_at_k),
                 pct(r.pass_at_k),
@@ -578,6 +607,8 @@ mod tests {
             models: BTreeMap::new(),
             settings: settings(),
             tables: vec![],
+            comparisons: vec![],
+            claims: None,
             extra: BTreeMap::new(),
         };
         assert_eq!(report.row("a", "deduction", Some(1)).unwrap().accuracy, 0.5);
@@ -605,5 +636,171 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("zzz"), "{err}");
+    }
+
+    /// Results of one model: per task source, correctness of tasks 0, 1, ...
+    fn results(tasks: &[(&str, [bool; 4])]) -> ModelResults {
+        tasks
+            .iter()
+            .map(|(task, bits)| {
+                let rs = bits
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &c)| TaskResult {
+                        task: task.to_string(),
+                        ..tr(&format!("{task}-{i}"), 1, c)
+                    })
+                    .collect();
+                (task.to_string(), rs)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn comparisons_and_the_claims_summary_from_hand_made_results() {
+        const F: bool = false;
+        const T: bool = true;
+        let models = vec![
+            (
+                "w".to_string(),
+                results(&[("deduction", [F, F, T, F]), ("induction", [T, F, F, F])]),
+            ),
+            (
+                "deduction".to_string(),
+                results(&[("deduction", [T, T, T, F]), ("induction", [T, F, F, F])]),
+            ),
+            (
+                "induction".to_string(),
+                results(&[("deduction", [F, F, T, F]), ("induction", [T, T, T, T])]),
+            ),
+            (
+                "merged".to_string(),
+                results(&[("deduction", [T, F, T, F]), ("induction", [T, T, T, F])]),
+            ),
+            ("dm".to_string(), results(&[("arith", [T, T, F, T])])),
+            ("di".to_string(), results(&[("arith", [F, T, F, F])])),
+        ];
+        let claims: Claims = toml::from_str(
+            r#"
+            warm_start = "w"
+            specialists = { induction = "induction", deduction = "deduction" }
+            merged = "merged"
+            domain = { task = "arith", meta = "dm", ins = "di" }
+            "#,
+        )
+        .unwrap();
+        let tasks: Vec<String> = ["deduction", "induction", "arith"]
+            .map(String::from)
+            .to_vec();
+        let plan = super::super::claims::plan(Some(&claims), &[], &tasks);
+        let report = Report {
+            results: build_rows(&models, &[]).unwrap(),
+            models: BTreeMap::new(),
+            settings: settings(),
+            tables: vec![],
+            comparisons: super::super::compare::rows(&models, &plan),
+            claims: Some(claims),
+            extra: BTreeMap::new(),
+        };
+        let get = |model: &str, task: &str| {
+            report
+                .comparisons
+                .iter()
+                .find(|c| c.model == model && c.baseline == "w" && c.task == task)
+                .unwrap_or_else(|| panic!("no comparison {model} {task}"))
+        };
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+        let se_half = (1.0f64 / 12.0).sqrt(); // d = [1, 1, 0, 0]: sd² = 1/3, n = 4
+                                              // deduction specialist on deduction: d = [1, 1, 0, 0]
+        let c = get("deduction", "deduction");
+        assert!(
+            c.own && c.n == 4 && close(c.diff, 0.5) && close(c.stderr, se_half),
+            "{c:?}"
+        );
+        // on induction: identical answers
+        let c = get("deduction", "induction");
+        assert!(
+            !c.own && close(c.diff, 0.0) && close(c.stderr, 0.0),
+            "{c:?}"
+        );
+        // induction specialist on induction: d = [0, 1, 1, 1]: sd² = 1/4, se = 1/4
+        let c = get("induction", "induction");
+        assert!(
+            c.own && close(c.diff, 0.75) && close(c.stderr, 0.25),
+            "{c:?}"
+        );
+        // merged: d = [1, 0, 0, 0] (se 1/4) and [0, 1, 1, 0] (se sqrt(1/12))
+        assert!(close(get("merged", "deduction").diff, 0.25));
+        assert!(close(get("merged", "deduction").stderr, 0.25));
+        assert!(close(get("merged", "induction").diff, 0.5));
+        let mean = get("merged", "mean");
+        assert!(close(mean.diff, 0.375), "{mean:?}");
+        assert!(
+            close(mean.stderr, (0.0625f64 + 1.0 / 12.0).sqrt() / 2.0),
+            "{mean:?}"
+        );
+        assert_eq!(mean.n, 8);
+        assert_eq!(mean.over, ["deduction", "induction"]);
+        let domain = report
+            .comparisons
+            .iter()
+            .find(|c| c.model == "dm" && c.baseline == "di")
+            .unwrap();
+        assert!(close(domain.diff, 0.5) && domain.task == "arith" && domain.n == 4);
+        // 2 specialists (each on both abilities, plus the mean), merged (same),
+        // domain: 3 + 3 + 3 + 1
+        assert_eq!(report.comparisons.len(), 10, "{:?}", report.comparisons);
+
+        let md = report.to_markdown();
+        assert!(md.starts_with("### Claims"), "{md}");
+        assert!(
+            md.contains("1. Specialists gain on their own ability: deduction +50.0 ± 28.9 points (1.7 SE), induction +75.0 ± 25.0 points (3.0 SE) — holds for 1 of 2 (≥ 3 SE)."),
+            "{md}"
+        );
+        assert!(
+            md.contains("2. The merge keeps the gains: merged mean +37.5 ± 19.1 points (2.0 SE) over the warm start — not shown (< 3 SE); keeps 50% / 67% of each specialist's own gain (deduction / induction)."),
+            "{md}"
+        );
+        assert!(
+            md.contains("3. Domain RL from the merge (dm) vs from the warm start (di) on arith: no detectable difference at n = 4 (+50.0 ± 28.9 points (1.7 SE))."),
+            "{md}"
+        );
+        assert!(
+            md.contains("| merged | w | mean (deduction, induction) | +37.5 | 19.1 | 2.0 | 8 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| induction | w | induction (own) | +75.0 | 25.0 | 3.0 | 4 |"),
+            "{md}"
+        );
+        // the summary comes before the accuracy tables
+        assert!(md.find("### Claims") < md.find("### Greedy pass@1"));
+
+        // report.json: rows carry `n`, comparisons their fields; it reads back
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["results"][0]["n"], 4);
+        assert!(json["results"][0].get("count").is_none());
+        let own = json["comparisons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["own"] == true)
+            .unwrap();
+        assert_eq!(own["model"], "deduction");
+        let back: Report = serde_json::from_value(json).unwrap();
+        assert_eq!(back, report);
+    }
+
+    #[test]
+    fn reports_written_before_n_and_comparisons_still_read() {
+        let old = r#"{
+            "results": [{"model": "a", "task": "deduction", "level": null, "accuracy": 0.5, "count": 8}],
+            "models": {},
+            "settings": {"count": 8, "levels": [1], "avg_k": 0, "temperature": 0.7, "top_p": 1.0, "max_new_tokens": 8, "seed": 1}
+        }"#;
+        let report: Report = serde_json::from_str(old).unwrap();
+        assert_eq!(report.results[0].n, 8);
+        assert!(report.comparisons.is_empty() && report.claims.is_none());
+        assert!(!report.to_markdown().contains("### Claims"));
     }
 }

@@ -14,6 +14,9 @@
 //! top_p = 1.0
 //! oracle = ["deduction", "induction", "abduction"]
 //! tables = [{ title = "Table 1", models = ["warmup", "merged", "oracle"], tasks = ["deduction"] }]
+//! # the paper's claims: roles -> paired comparisons and a summary in words
+//! claims = { warm_start = "warmup", specialists = { deduction = "deduction" }, merged = "merged" }
+//! compare = [{ model = "merged", baseline = "deduction" }]   # further comparisons
 //! ```
 //!
 //! The stage writes `report.json` (its own rows) into its folder and merges
@@ -40,6 +43,8 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::charts;
+use super::claims::{self, Claims, CompareSpec, Known};
+use super::compare;
 use super::heldout::Split;
 use super::report::{build_rows, EvalSettings, ModelResults, Report, TableSpec, ORACLE};
 use super::run::{build_sets, evaluate_policy, EvalOptions};
@@ -148,6 +153,15 @@ pub struct EvaluateStage {
     /// Tables of the markdown report; default: every model by every task.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tables: Vec<TableSpec>,
+    /// The recipe's roles (warm start, specialists, merged, domain RL): the
+    /// paired comparisons that test the paper's three claims, and a summary
+    /// of them at the top of the report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Claims>,
+    /// Further paired comparisons: `{ model, baseline, tasks }` (default
+    /// tasks: all).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compare: Vec<CompareSpec>,
     /// Seed of the held-out sets; default: the run seed (shared by every
     /// evaluate stage of the run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -247,6 +261,16 @@ impl EvaluateStage {
                     )));
                 }
             }
+        }
+        let known = Known {
+            models: &names,
+            tasks: &self.tasks,
+        };
+        if let Some(c) = &self.claims {
+            c.check(&known)?;
+        }
+        for (i, c) in self.compare.iter().enumerate() {
+            c.check(i, &known)?;
         }
         if self.count == 0 {
             return Err(Error::config("evaluate: `count` must be at least 1"));
@@ -359,8 +383,11 @@ impl EvaluateStage {
             all.push((name.clone(), results));
         }
         let rows = build_rows(&all, &self.oracle)?;
+        let planned = claims::plan(self.claims.as_ref(), &self.compare, &self.tasks);
         let report = Report {
             results: rows,
+            comparisons: compare::rows(&all, &planned),
+            claims: self.claims.clone(),
             models: model_paths,
             settings: EvalSettings {
                 count: self.count,
@@ -454,8 +481,9 @@ pub fn write_report_files(report: &Report, ctx: &StageContext) -> Result<String>
     Ok(md)
 }
 
-/// Replaces this stage's rows in `<run_dir>/report.json` (rows get a
-/// `stage` field), keeping other stages' rows.
+/// Replaces this stage's `results` and `comparisons` rows in
+/// `<run_dir>/report.json` (rows get a `stage` field), keeping other
+/// stages' rows.
 pub fn merge_into_run_report(report: &Report, stage: &str, run_dir: &Path) -> Result<()> {
     let path = run_dir.join("report.json");
     let mut doc: serde_json::Value = match std::fs::read_to_string(&path) {
@@ -465,25 +493,13 @@ pub fn merge_into_run_report(report: &Report, stage: &str, run_dir: &Path) -> Re
     if !doc.is_object() {
         doc = serde_json::json!({});
     }
-    let mut rows: Vec<serde_json::Value> = doc
-        .get("results")
-        .and_then(|r| r.as_array())
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| r.get("stage").and_then(|s| s.as_str()) != Some(stage))
-        .collect();
-    for row in &report.results {
-        let mut v = serde_json::to_value(row)?;
-        if let Some(obj) = v.as_object_mut() {
-            obj.insert("stage".into(), serde_json::Value::String(stage.to_string()));
-        }
-        rows.push(v);
-    }
+    let results = tagged_rows(&doc, "results", &report.results, stage)?;
+    let comparisons = tagged_rows(&doc, "comparisons", &report.comparisons, stage)?;
     let obj = doc
         .as_object_mut()
         .ok_or_else(|| Error::msg("report.json is not an object"))?;
-    obj.insert("results".into(), serde_json::Value::Array(rows));
+    obj.insert("results".into(), results);
+    obj.insert("comparisons".into(), comparisons);
     let mut stages = obj
         .get("stages")
         .and_then(|s| s.as_object())
@@ -493,12 +509,41 @@ pub fn merge_into_run_report(report: &Report, stage: &str, run_dir: &Path) -> Re
         "models": report.models,
         "settings": report.settings,
     });
+    if let Some(claims) = &report.claims {
+        summary["claims"] = serde_json::to_value(claims)?;
+    }
     if !report.extra.is_empty() {
         summary["extra"] = serde_json::to_value(&report.extra)?;
     }
     stages.insert(stage.to_string(), summary);
     obj.insert("stages".into(), serde_json::Value::Object(stages));
     write_atomic(&path, serde_json::to_string_pretty(&doc)?.as_bytes())
+}
+
+/// The array `key` of `doc` with this stage's rows replaced by `rows`,
+/// each tagged with a `stage` field.
+fn tagged_rows<T: Serialize>(
+    doc: &serde_json::Value,
+    key: &str,
+    rows: &[T],
+    stage: &str,
+) -> Result<serde_json::Value> {
+    let mut out: Vec<serde_json::Value> = doc
+        .get(key)
+        .and_then(|r| r.as_array())
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.get("stage").and_then(|s| s.as_str()) != Some(stage))
+        .collect();
+    for row in rows {
+        let mut v = serde_json::to_value(row)?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("stage".into(), serde_json::Value::String(stage.to_string()));
+        }
+        out.push(v);
+    }
+    Ok(serde_json::Value::Array(out))
 }
 
 #[typetag::serde(name = "evaluate")]
@@ -593,6 +638,8 @@ mod tests {
             max_new_tokens = 8
             oracle = ["a", "b"]
             tables = [{ title = "T", models = ["b", "a", "oracle"], tasks = ["deduction"] }]
+            claims = { warm_start = "b", specialists = { deduction = "a" } }
+            compare = [{ model = "a", baseline = "b" }]
         "#;
         // registered under its kind
         let boxed: Box<dyn StageConfig> =
@@ -625,12 +672,25 @@ mod tests {
         let report = Report::read_json(&out.artifacts["report"].path).unwrap();
         let a = report.row("a", "deduction", None).unwrap();
         let b = report.row("b", "deduction", None).unwrap();
-        assert_eq!(a.count, 3);
+        assert_eq!(a.n, 3);
         assert_eq!(a.k, Some(2));
         // the same checkpoint gives the same greedy results
         assert_eq!(a.accuracy, b.accuracy);
         assert!(report.row("oracle", "deduction", Some(1)).is_some());
+        // one comparison: `compare` repeats the claims' own, which is kept
+        assert_eq!(report.comparisons.len(), 1, "{:?}", report.comparisons);
+        let c = &report.comparisons[0];
+        assert!(
+            c.own && c.n == 3 && c.diff == 0.0 && c.stderr == 0.0,
+            "{c:?}"
+        );
         let section = out.report.unwrap();
+        assert!(
+            section.starts_with("### Claims")
+                && section.contains("1. Specialists gain on their own ability: deduction +0.0")
+                && section.contains("| a | b | deduction (own) |"),
+            "{section}"
+        );
         assert!(
             section.contains("### T") && section.contains("accuracy-1.png"),
             "{section}"
@@ -643,6 +703,8 @@ mod tests {
                 .unwrap();
         let rows = run_report["results"].as_array().unwrap();
         assert!(rows.iter().all(|r| r["stage"] == "eval"));
+        assert_eq!(run_report["comparisons"][0]["stage"], "eval");
+        assert_eq!(run_report["stages"]["eval"]["claims"]["warm_start"], "b");
         assert!(rows
             .iter()
             .any(|r| r["model"] == "oracle" && r["level"].is_null()));
@@ -713,6 +775,32 @@ mod tests {
         let mut st = stage();
         st.tables[0].models.push("nope".into());
         assert!(st.check(&names).unwrap_err().to_string().contains("nope"));
+        // claims and comparisons name evaluated models and tasks only
+        let mut st = stage();
+        if let Some(c) = st.claims.as_mut() {
+            c.merged = vec!["mergd".into()];
+        }
+        let err = st.check(&names).unwrap_err().to_string();
+        assert!(
+            err.contains("`mergd`") && err.contains("claims.merged") && err.contains("b, a"),
+            "{err}"
+        );
+        let mut st = stage();
+        if let Some(c) = st.claims.as_mut() {
+            c.specialists = [("induction".to_string(), "a".to_string())].into();
+        }
+        let err = st.check(&names).unwrap_err().to_string();
+        assert!(
+            err.contains("`induction`") && err.contains("tasks: deduction"),
+            "{err}"
+        );
+        let mut st = stage();
+        st.compare[0].baseline = "oracle".into();
+        let err = st.check(&names).unwrap_err().to_string();
+        assert!(
+            err.contains("compare[0].baseline") && err.contains("`oracle`"),
+            "{err}"
+        );
         let mut st = stage();
         st.temperature = 0.0;
         assert!(st
