@@ -205,9 +205,16 @@ async fn miniature_recipe_interrupted_and_resumed_to_completion() {
     let md = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
     assert!(md.contains("### meta") && md.contains("### domain"), "{md}");
     assert!(md.contains("| oracle |"), "{md}");
-    // the claims summary opens the evaluate section, over paired comparisons
-    let claims = md.find("### Claims").expect("claims summary");
-    assert!(claims < md.find("### meta").unwrap(), "{md}");
+    // the claims summary opens the run's report, before the stage table
+    let claims = md
+        .find("## Summary (stage `eval`)")
+        .expect("claims summary");
+    assert!(
+        md[claims..].starts_with("## Summary (stage `eval`)\n\n### Claims"),
+        "{md}"
+    );
+    assert!(claims < md.find("| # | stage |").unwrap(), "{md}");
+    assert_eq!(md.matches("### Claims").count(), 1, "{md}");
     for line in [
         "1. Specialists gain on their own ability: induction ",
         "2. The merge keeps the gains: merged ",

@@ -297,7 +297,7 @@ impl StageConfig for MergeSearchStage {
             .collect::<Result<Vec<_>>>()?;
         let configs: Vec<serde_json::Value> = methods
             .iter()
-            .map(|m| serde_json::to_value(m))
+            .map(serde_json::to_value)
             .collect::<std::result::Result<_, _>>()?;
         let v = self.search.validation.clone();
         let sources: Vec<(String, Arc<dyn TaskGenerator>)> = v

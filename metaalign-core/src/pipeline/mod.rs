@@ -119,6 +119,10 @@ pub struct StageOutputs {
     /// A markdown section for the run's `report.md`.
     #[serde(default)]
     pub report: Option<String>,
+    /// A short markdown summary the run's `report.md` opens with (e.g. the
+    /// paper's claims as an evaluation found them), before the stage table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
 }
 
 /// Set when the user interrupts the run; long loops check it between steps

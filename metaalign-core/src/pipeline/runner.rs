@@ -663,6 +663,19 @@ fn write_report(pipeline: &Pipeline, summary: &RunSummary) -> Result<()> {
             display_rel(path, run_dir)
         );
     }
+    // Stage summaries first: what the run found, before how it ran.
+    let summaries: Vec<(&str, &str)> = summary
+        .stages
+        .iter()
+        .filter(|r| !matches!(r.status, StageStatus::Failed(_)))
+        .filter_map(|r| Some((r.name.as_str(), r.outputs.summary.as_deref()?)))
+        .collect();
+    for (name, text) in &summaries {
+        let _ = writeln!(md, "## Summary (stage `{name}`)\n\n{}\n", text.trim_end());
+    }
+    if !summaries.is_empty() {
+        let _ = writeln!(md, "## Stages\n");
+    }
     let _ = writeln!(md, "| # | stage | kind | status | duration | outputs |");
     let _ = writeln!(md, "|---|---|---|---|---|---|");
     for (i, r) in summary.stages.iter().enumerate() {

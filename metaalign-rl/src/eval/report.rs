@@ -758,7 +758,7 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("2. The merge keeps the gains: merged mean +37.5 ± 19.1 points (2.0 SE) over the warm start — not shown (< 3 SE); keeps 50% / 67% of each specialist's own gain (deduction / induction)."),
+            md.contains("2. The merge keeps the gains: merged mean +37.5 ± 19.1 points (2.0 SE) over the warm start — not shown (< 3 SE); keeps n/a / 67% of each specialist's own gain (deduction / induction)."),
             "{md}"
         );
         assert!(

@@ -48,6 +48,7 @@ use super::compare;
 use super::heldout::Split;
 use super::report::{build_rows, EvalSettings, ModelResults, Report, TableSpec, ORACLE};
 use super::run::{build_sets, evaluate_policy, EvalOptions};
+use super::summary;
 use crate::policy::{device_from_str, QwenPolicy};
 
 /// Model names to references, in the order written.
@@ -419,6 +420,19 @@ impl EvaluateStage {
         };
         let section = write_report_files(&report, ctx)?;
         let mut outputs = StageOutputs::default();
+        // The claims open the run's report.md; the section keeps the rest.
+        let (summary, section) = match &report.claims {
+            Some(claims) => {
+                let text = summary::claims_summary(claims, &report.comparisons);
+                let rest = section
+                    .strip_prefix(&text)
+                    .map(|r| r.trim_start().to_string())
+                    .unwrap_or(section);
+                (Some(text), rest)
+            }
+            None => (None, section),
+        };
+        outputs.summary = summary;
         outputs.artifacts.insert(
             "report".into(),
             Artifact {
@@ -684,11 +698,16 @@ mod tests {
             c.own && c.n == 3 && c.diff == 0.0 && c.stderr == 0.0,
             "{c:?}"
         );
+        // the claims go to the top of the run's report.md, the rest stays
+        let claims = out.summary.unwrap();
+        assert!(
+            claims.starts_with("### Claims")
+                && claims.contains("1. Specialists gain on their own ability: deduction +0.0"),
+            "{claims}"
+        );
         let section = out.report.unwrap();
         assert!(
-            section.starts_with("### Claims")
-                && section.contains("1. Specialists gain on their own ability: deduction +0.0")
-                && section.contains("| a | b | deduction (own) |"),
+            !section.contains("### Claims") && section.contains("| a | b | deduction (own) |"),
             "{section}"
         );
         assert!(

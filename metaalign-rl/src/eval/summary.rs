@@ -103,8 +103,9 @@ pub fn claims_summary(claims: &Claims, rows: &[Comparison]) -> String {
                 .iter()
                 .map(|spec| {
                     let merged = find(rows, m, &claims.warm_start, &spec.task);
+                    // A share of a gain that is itself noise means nothing.
                     match merged {
-                        Some(mr) if spec.diff > 0.0 => {
+                        Some(mr) if spec.diff > 0.0 && holds(&spec.paired()) => {
                             format!("{:.0}%", 100.0 * mr.diff / spec.diff)
                         }
                         _ => "n/a".to_string(),
