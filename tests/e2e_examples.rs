@@ -34,6 +34,7 @@ fn quickstart_plans_the_three_stage_recipe() {
             ("induction", "align"),
             ("abduction", "align"),
             ("merged", "merge"),
+            ("merged-search", "merge_search"),
             ("domain-rl-meta", "domain_rl"),
             ("domain-rl-ins", "domain_rl"),
             ("eval", "evaluate"),
@@ -52,6 +53,7 @@ fn quickstart_plans_the_three_stage_recipe() {
             "models.domain-rl-meta",
             "models.induction",
             "models.merged",
+            "models.merged-search",
             "models.warmup",
         ]
     );
