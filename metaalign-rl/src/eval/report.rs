@@ -352,13 +352,24 @@ impl Report {
         }
     }
 
-    /// Renders the markdown report.
+    /// Renders the markdown report: the claims summary, then the body.
     pub fn to_markdown(&self) -> String {
-        let mut md = String::new();
-        if let Some(claims) = &self.claims {
-            md.push_str(&summary::claims_summary(claims, &self.comparisons));
-            md.push('\n');
+        match self.claims_markdown() {
+            Some(claims) => format!("{claims}\n{}", self.body_markdown()),
+            None => self.body_markdown(),
         }
+    }
+
+    /// The paper's claims in words, when `claims` is set.
+    pub fn claims_markdown(&self) -> Option<String> {
+        let claims = self.claims.as_ref()?;
+        Some(summary::claims_summary(claims, &self.comparisons))
+    }
+
+    /// Everything but the claims: the comparisons table and the tables of
+    /// accuracies.
+    pub fn body_markdown(&self) -> String {
+        let mut md = String::new();
         if !self.comparisons.is_empty() {
             md.push_str(&summary::comparisons_table(&self.comparisons));
             md.push('\n');

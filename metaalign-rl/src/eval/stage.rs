@@ -48,7 +48,6 @@ use super::compare;
 use super::heldout::Split;
 use super::report::{build_rows, EvalSettings, ModelResults, Report, TableSpec, ORACLE};
 use super::run::{build_sets, evaluate_policy, EvalOptions};
-use super::summary;
 use crate::policy::{device_from_str, QwenPolicy};
 
 /// Model names to references, in the order written.
@@ -419,20 +418,12 @@ impl EvaluateStage {
             extra: BTreeMap::new(),
         };
         let section = write_report_files(&report, ctx)?;
-        let mut outputs = StageOutputs::default();
-        // The claims open the run's report.md; the section keeps the rest.
-        let (summary, section) = match &report.claims {
-            Some(claims) => {
-                let text = summary::claims_summary(claims, &report.comparisons);
-                let rest = section
-                    .strip_prefix(&text)
-                    .map(|r| r.trim_start().to_string())
-                    .unwrap_or(section);
-                (Some(text), rest)
-            }
-            None => (None, section),
+        let mut outputs = StageOutputs {
+            report: Some(section),
+            // The claims open the run's report.md; the section has the rest.
+            summary: report.claims_markdown(),
+            ..StageOutputs::default()
         };
-        outputs.summary = summary;
         outputs.artifacts.insert(
             "report".into(),
             Artifact {
@@ -440,17 +431,17 @@ impl EvaluateStage {
                 path: ctx.dir.join("report.json"),
             },
         );
-        outputs.report = Some(section);
         Ok(outputs)
     }
 }
 
 /// Writes the stage's `report.json`, merges its rows into the run's
-/// `report.json`, draws the charts and returns the markdown section.
+/// `report.json`, draws the charts and returns the markdown section (the
+/// report without its claims summary, which the run's report.md puts first).
 pub fn write_report_files(report: &Report, ctx: &StageContext) -> Result<String> {
     report.write_json(&ctx.dir.join("report.json"))?;
     merge_into_run_report(report, &ctx.stage, &ctx.run_dir)?;
-    let mut md = report.to_markdown();
+    let mut md = report.body_markdown();
     let rel = ctx
         .dir
         .strip_prefix(&ctx.run_dir)
