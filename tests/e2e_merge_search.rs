@@ -53,6 +53,15 @@ fn context(run_dir: &Path, models: &[(&str, &Path)]) -> StageContext {
     }
 }
 
+/// A fresh tiny checkpoint seeded by `seed` in `dir`.
+fn save_fresh_model(dir: &Path, seed: u64) {
+    metaalign::rl::policy::FreshPolicyConfig::default()
+        .build(seed, "cpu")
+        .unwrap()
+        .save(dir)
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grid_search_keeps_the_best_point_and_resumes() {
     metaalign::link_builtins();
@@ -60,11 +69,7 @@ async fn grid_search_keeps_the_best_point_and_resumes() {
     let a = tmp.path().join("a");
     let b = tmp.path().join("b");
     for (dir, seed) in [(&a, 1), (&b, 2)] {
-        metaalign::rl::policy::FreshPolicyConfig::default()
-            .build(seed, "cpu")
-            .unwrap()
-            .save(dir)
-            .unwrap();
+        save_fresh_model(dir, seed);
     }
     let toml = r#"
 kind = "merge_search"
@@ -174,11 +179,7 @@ async fn several_methods_are_searched_and_the_best_is_kept() {
         tmp.path().join("b"),
     );
     for (dir, seed) in [(&base, 0), (&a, 1), (&b, 2)] {
-        metaalign::rl::policy::FreshPolicyConfig::default()
-            .build(seed, "cpu")
-            .unwrap()
-            .save(dir)
-            .unwrap();
+        save_fresh_model(dir, seed);
     }
     let toml = r#"
 kind = "merge_search"

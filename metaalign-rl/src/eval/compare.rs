@@ -214,34 +214,14 @@ fn row(p: &Planned, task: &str, d: Paired, over: Vec<String>) -> Comparison {
 
 #[cfg(test)]
 mod tests {
-    use super::super::metrics::SampleResult;
     use super::*;
-    use metaalign_core::{Level, Outcome, Verdict};
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-12
     }
 
     fn tr(id: &str, correct: bool) -> TaskResult {
-        TaskResult {
-            task_id: id.into(),
-            task: "t".into(),
-            level: Level(1),
-            greedy: SampleResult::new(
-                Verdict {
-                    format_ok: true,
-                    outcome: if correct {
-                        Outcome::Correct
-                    } else {
-                        Outcome::Wrong
-                    },
-                    parsed: None,
-                    details: Default::default(),
-                },
-                3,
-            ),
-            samples: vec![],
-        }
+        TaskResult::greedy_only(id, "t", 1, correct)
     }
 
     #[test]

@@ -52,6 +52,32 @@ pub struct TaskResult {
     pub samples: Vec<SampleResult>,
 }
 
+#[cfg(test)]
+impl TaskResult {
+    /// A greedy-only result (5 tokens, format ok) for tests of what is
+    /// built on results.
+    pub(crate) fn greedy_only(id: &str, task: &str, level: u32, correct: bool) -> Self {
+        let outcome = if correct {
+            metaalign_core::Outcome::Correct
+        } else {
+            metaalign_core::Outcome::Wrong
+        };
+        let verdict = Verdict {
+            format_ok: true,
+            outcome,
+            parsed: None,
+            details: Default::default(),
+        };
+        TaskResult {
+            task_id: id.into(),
+            task: task.into(),
+            level: Level(level),
+            greedy: SampleResult::new(verdict, 5),
+            samples: vec![],
+        }
+    }
+}
+
 /// Metrics of one set of task results.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {

@@ -550,30 +550,10 @@ impl Report {
 
 #[cfg(test)]
 mod tests {
-    use super::super::metrics::SampleResult;
     use super::*;
-    use metaalign_core::{Level, Outcome, Verdict};
 
     fn tr(id: &str, level: u32, correct: bool) -> TaskResult {
-        TaskResult {
-            task_id: id.into(),
-            task: "deduction".into(),
-            level: Level(level),
-            greedy: SampleResult::new(
-                Verdict {
-                    format_ok: true,
-                    outcome: if correct {
-                        Outcome::Correct
-                    } else {
-                        Outcome::Wrong
-                    },
-                    parsed: None,
-                    details: Default::default(),
-                },
-                5,
-            ),
-            samples: vec![],
-        }
+        TaskResult::greedy_only(id, "deduction", level, correct)
     }
 
     fn settings() -> EvalSettings {
