@@ -254,23 +254,199 @@ fn grpo_with_several_updates_and_sft_run() {
 
 #[test]
 fn bad_configs_are_refused_with_the_option_named() {
-    let err = toml::from_str::<Box<dyn TrainerConfig>>("kind = \"grpo\"\nwhiten = \"bessel\"\n")
-        .unwrap()
-        .build()
-        .err()
-        .unwrap()
-        .to_string();
-    assert!(err.contains("whiten"), "{err}");
-    let err =
-        toml::from_str::<Box<dyn TrainerConfig>>("kind = \"reinforce_pp\"\nlearnin_rate = 1.0\n")
+    let build_err = |text: &str| {
+        toml::from_str::<Box<dyn TrainerConfig>>(text)
+            .unwrap()
+            .build()
+            .err()
+            .unwrap()
+            .to_string()
+    };
+    let err = build_err("kind = \"grpo\"\ngamma = 0.9\n");
+    assert!(err.contains("gamma"), "{err}");
+    let err = build_err("kind = \"rl\"\nestimator = { kind = \"rloo\", epsilon = 0.1 }\n");
+    assert!(err.contains("does not read epsilon"), "{err}");
+    let err = build_err("kind = \"rl\"\nestimator = { kind = \"gae\" }\n");
+    assert!(
+        err.contains("unknown advantage estimator") && err.contains("remax"),
+        "{err}"
+    );
+    let err = build_err("kind = \"dapo\"\noverlong_buffer = { len = 500 }\nmax_new_tokens = 100\n");
+    assert!(err.contains("overlong_buffer.len"), "{err}");
+    for text in [
+        "kind = \"reinforce_pp\"\nlearnin_rate = 1.0\n",
+        "kind = \"grpo\"\nwhiten = \"bessel\"\n",
+        "kind = \"rl\"\nloss_mode = \"ppo\"\n",
+        "kind = \"rl\"\nestimator = { kind = \"grpo\", norm = false }\n",
+    ] {
+        let err = toml::from_str::<Box<dyn TrainerConfig>>(text)
             .unwrap_err()
             .to_string();
-    assert!(err.contains("learnin_rate"), "{err}");
-    let err = toml::from_str::<Box<dyn TrainerConfig>>("kind = \"rloo\"\nsamples_per_prompt = 1\n")
-        .unwrap()
-        .build()
-        .err()
-        .unwrap()
-        .to_string();
+        let key = text
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split([' ', '='])
+            .next()
+            .unwrap();
+        assert!(
+            err.contains(key) || err.contains("ppo") || err.contains("norm"),
+            "{text}: {err}"
+        );
+    }
+    let err = build_err("kind = \"rloo\"\nsamples_per_prompt = 1\n");
     assert!(err.contains("samples_per_prompt"), "{err}");
+}
+
+/// Reward 1 for responses of even length in bytes: varies within groups
+/// on an untrained model, so group estimators have something to work on.
+struct EvenLength;
+
+impl RewardScheme for EvenLength {
+    fn name(&self) -> &str {
+        "even-length"
+    }
+    fn reward(&self, _verdict: &Verdict, response: &str) -> f64 {
+        f64::from(u8::from(response.len() % 2 == 0))
+    }
+}
+
+fn train_steps(
+    text: &str,
+    dir: &Path,
+    start: &Path,
+    reward: Arc<dyn RewardScheme>,
+) -> Vec<serde_json::Value> {
+    let cfg: Box<dyn TrainerConfig> = toml::from_str(text).unwrap();
+    let out = run(
+        cfg.as_ref(),
+        inputs(start, dir, reward, CancelFlag::default()),
+    )
+    .unwrap_or_else(|e| panic!("{text}: {e}"));
+    assert_eq!(out.steps, 2, "{text}");
+    Layout::new(dir).read_steps().unwrap()
+}
+
+#[test]
+fn every_estimator_and_policy_loss_trains() {
+    let tmp = tempfile::tempdir().unwrap();
+    let start = fresh_model(tmp.path());
+    let common = "prompts_per_step = 2\nsamples_per_prompt = 3\nmax_new_tokens = 6\nsteps_per_level = 2\nlearning_rate = 0.001\ncheckpoint_every = 0\n";
+    for (i, est) in [
+        "grpo",
+        "rloo",
+        "reinforce_plus_plus",
+        "reinforce_plus_plus_baseline",
+        "remax",
+        "opo",
+        "gpg",
+        "grpo_passk",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let loss = ["vanilla", "gspo", "cispo", "gpg"][i % 4];
+        let agg = [
+            "token-mean",
+            "seq-mean-token-sum",
+            "seq-mean-token-mean",
+            "seq-mean-token-sum-norm",
+        ][i % 4];
+        let text = format!(
+            "kind = \"rl\"\nestimator = {{ kind = \"{est}\" }}\nloss_mode = \"{loss}\"\nloss_agg_mode = \"{agg}\"\nppo_epochs = 2\n{common}"
+        );
+        let recs = train_steps(&text, &tmp.path().join(est), &start, Arc::new(EvenLength));
+        for r in &recs {
+            assert_eq!(r["updates"], 2, "{est}: {r}");
+            for key in [
+                "reward_std",
+                "zero_spread_groups",
+                "entropy",
+                "clip_frac",
+                "clip_frac_lower",
+                "ppo_kl",
+                "kl",
+                "adv_mean",
+                "adv_std",
+                "grad_norm",
+                "grad_clipped",
+                "response_length_max",
+                "truncated",
+            ] {
+                assert!(
+                    r.get(key).is_some_and(|v| v.is_number()),
+                    "{est}: no {key} in {r}"
+                );
+            }
+        }
+        // A second epoch moves the policy away from the rollout policy.
+        assert!(
+            recs.iter().any(|r| r["ppo_kl"].as_f64() != Some(0.0)),
+            "{est}"
+        );
+    }
+}
+
+#[test]
+fn dapo_drops_uninformative_groups_and_penalises_length() {
+    let tmp = tempfile::tempdir().unwrap();
+    let start = fresh_model(tmp.path());
+    // Dynamic sampling on the reward (which varies), an overlong buffer as
+    // long as the response budget (every token past 0 is penalised) and
+    // truncated responses masked.
+    let text = "kind = \"dapo\"\nprompts_per_step = 3\nsamples_per_prompt = 2\nmax_new_tokens = 6\nsteps_per_level = 2\nlearning_rate = 0.001\ncheckpoint_every = 0\nfilter_groups = { metric = \"score\", max_num_gen_batches = 4 }\noverlong_buffer = { len = 6, penalty_factor = 0.5 }\nmask_truncated = true\n";
+    let recs = train_steps(text, &tmp.path().join("dapo"), &start, Arc::new(EvenLength));
+    for r in &recs {
+        let groups = r["groups"].as_u64().unwrap();
+        let dropped = r["groups_dropped"].as_u64().unwrap();
+        let batches = r["gen_batches"].as_u64().unwrap();
+        assert_eq!(groups, 3 * batches, "{r}");
+        assert!(groups - dropped <= 3, "{r}");
+        // Lengths are ≥ 1 token, so every reward is below the scheme's.
+        assert!(r["reward"].as_f64().unwrap() < 1.0, "{r}");
+        assert!(r["kl"].is_null(), "dapo has no KL: {r}");
+    }
+    // On the correctness metric no group of an untrained model varies:
+    // every step is skipped and the run stops, saying why.
+    let text = "kind = \"dapo\"\nprompts_per_step = 2\nsamples_per_prompt = 2\nmax_new_tokens = 4\nsteps_per_level = 5\nmax_bad_steps = 2\nfilter_groups = { max_num_gen_batches = 2 }\n";
+    let cfg: Box<dyn TrainerConfig> = toml::from_str(text).unwrap();
+    let dir = tmp.path().join("dapo-acc");
+    let err = run(
+        cfg.as_ref(),
+        inputs(&start, &dir, paper(), CancelFlag::default()),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("learned nothing"), "{err}");
+    let recs = Layout::new(&dir).read_steps().unwrap();
+    assert!(
+        recs[0]["skip_reason"]
+            .as_str()
+            .unwrap()
+            .contains("no spread in correctness"),
+        "{}",
+        recs[0]
+    );
+    assert_eq!(recs[0]["gen_batches"], 2);
+}
+
+#[test]
+fn a_rollout_budget_stops_training() {
+    let tmp = tempfile::tempdir().unwrap();
+    let start = fresh_model(tmp.path());
+    // 2 prompts × 2 samples = 4 responses a step: 10 are spent after step 3.
+    let text = "kind = \"grpo\"\nprompts_per_step = 2\nsamples_per_prompt = 2\nmax_new_tokens = 4\nsteps_per_level = 10\nmax_rollouts = 10\ncheckpoint_every = 0\n";
+    let cfg: Box<dyn TrainerConfig> = toml::from_str(text).unwrap();
+    let dir = tmp.path().join("budget");
+    let out = run(
+        cfg.as_ref(),
+        inputs(&start, &dir, Arc::new(EvenLength), CancelFlag::default()),
+    )
+    .unwrap();
+    assert_eq!(out.steps, 3);
+    let recs = Layout::new(&dir).read_steps().unwrap();
+    assert_eq!(recs[2]["rollouts_total"], 12);
+    let sft: Box<dyn TrainerConfig> = toml::from_str("kind = \"sft\"\nmax_rollouts = 5\n").unwrap();
+    let err = sft.build().err().unwrap().to_string();
+    assert!(err.contains("max_rollouts"), "{err}");
 }

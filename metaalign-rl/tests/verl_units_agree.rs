@@ -1,17 +1,14 @@
-//! The trainers' existing `f32` units (`advantage`, `kl`, `loss`) agree with
-//! the veRL-named `f64` units on veRL's settings, so the parity fixtures
-//! also vouch for them. Known, documented differences (veRL's singleton
-//! GRPO divides by `1 + eps`; `seq-mean-token-sum-norm` scaling; the KL
-//! clamp on k1/k2/abs) are kept out of the inputs.
+//! The trainer's differentiable losses (`algorithms::tensor`) and its `f32`
+//! KL agree with the veRL-named `f64` units, so the parity fixtures also
+//! vouch for what the trainer backpropagates. (Advantages need no such
+//! check: the trainer calls the estimator units themselves.) The KL clamp
+//! on k1/k2/abs, a documented difference, is kept out of the inputs.
 
+use candle_core::{Device, Tensor};
 use metaalign_rl::algorithms::agg::{agg_loss, AggMode};
-use metaalign_rl::algorithms::estimators::{AdvantageInput, Estimator};
 use metaalign_rl::algorithms::kl_penalty::KlPenalty;
 use metaalign_rl::algorithms::policy_losses::{ClipRatios, LossMode, PolicyLossInput};
-use metaalign_rl::algorithms::{
-    aggregate, grpo, policy_loss, rloo, AggScale, ClipOptions, GroupNormOptions, KlEstimator,
-    LossAgg, Singleton,
-};
+use metaalign_rl::algorithms::{tensor, AggScale, ClipOptions, KlEstimator};
 
 /// Deterministic pseudo-random numbers in [-1, 1).
 fn lcg(seed: &mut u64) -> f64 {
@@ -52,52 +49,6 @@ fn close(a: f64, b: f64, what: &str) {
 }
 
 #[test]
-fn grpo_and_rloo_agree_with_verl_units() {
-    let mut seed = 3;
-    let bs = 12;
-    let index: Vec<String> = (0..bs).map(|i| format!("g{}", i % 3)).collect();
-    let scores: Vec<f64> = (0..bs)
-        .map(|_| (lcg(&mut seed) > 0.0) as u8 as f64)
-        .collect();
-    let width = 4;
-    let rewards: Vec<Vec<f64>> = scores
-        .iter()
-        .map(|&s| {
-            let mut r = vec![0.0; width];
-            r[0] = s;
-            r
-        })
-        .collect();
-    let mask = vec![vec![1.0; width]; bs];
-    let scores32: Vec<f32> = scores.iter().map(|&s| s as f32).collect();
-    for norm in [true, false] {
-        let input = AdvantageInput {
-            token_level_rewards: &rewards,
-            response_mask: &mask,
-            index: &index,
-            epsilon: 1e-6,
-            norm_adv_by_std_in_grpo: norm,
-            gamma: 1.0,
-            reward_baselines: None,
-        };
-        let new = Estimator::Grpo.compute(&input).unwrap();
-        let opts = GroupNormOptions {
-            scale_by_std: norm,
-            ..GroupNormOptions::default()
-        };
-        let old = grpo(&scores32, &index, &opts).unwrap();
-        for (o, n) in old.iter().zip(&new.advantages) {
-            close(f64::from(*o), n[0], "grpo");
-        }
-        let new = Estimator::Rloo.compute(&input).unwrap();
-        let old = rloo(&scores32, &index, Singleton::Raw).unwrap();
-        for (o, n) in old.iter().zip(&new.advantages) {
-            close(f64::from(*o), n[0], "rloo");
-        }
-    }
-}
-
-#[test]
 fn kl_agrees_with_verl_units() {
     let mut seed = 5;
     let (lp, _) = batch(&mut seed, 3, 6);
@@ -121,56 +72,116 @@ fn kl_agrees_with_verl_units() {
     }
 }
 
+fn tensor(rows: &[Vec<f64>]) -> Tensor {
+    metaalign_rl::algorithms::tensor::from_rows(&f32s(rows), &Device::Cpu).unwrap()
+}
+
+/// Every policy loss and aggregation the trainer backpropagates gives the
+/// value of its veRL unit (which the parity fixtures tie to veRL), with
+/// the same clip fractions and approximate KL.
 #[test]
-fn vanilla_loss_and_aggregation_agree_with_verl_units() {
+fn trainer_losses_agree_with_verl_units() {
     let mut seed = 9;
-    let (adv, mask) = batch(&mut seed, 5, 7);
-    let (old_lp, _) = batch(&mut seed, 5, 7);
-    let (noise, _) = batch(&mut seed, 5, 7);
-    let lp: Vec<Vec<f64>> = old_lp
-        .iter()
-        .zip(&noise)
-        .map(|(o, n)| o.iter().zip(n).map(|(o, n)| o + 0.5 * n).collect())
-        .collect();
-    let adv: Vec<Vec<f64>> = adv
-        .iter()
-        .zip(&mask)
-        .map(|(a, m)| a.iter().zip(m).map(|(a, m)| a * m).collect())
-        .collect();
-    let bmask = bools(&mask);
-    let opts = ClipOptions {
-        clip_low: 0.2,
-        clip_high: 0.28,
-        dual_clip: Some(3.0),
-    };
-    let tokens = policy_loss(&f32s(&lp), &f32s(&old_lp), &f32s(&adv), &bmask, &opts).unwrap();
-    for (old_mode, mode) in [
-        (LossAgg::TokenMean, AggMode::TokenMean),
-        (LossAgg::SeqMeanTokenMean, AggMode::SeqMeanTokenMean),
-        (LossAgg::SeqMeanTokenSum, AggMode::SeqMeanTokenSum),
-    ] {
-        let old = aggregate(&tokens.loss, &bmask, old_mode, &AggScale::of(&bmask, 1.0)).unwrap();
-        let new = LossMode::Vanilla
-            .compute(&PolicyLossInput {
-                old_log_prob: &old_lp,
-                log_prob: &lp,
-                advantages: &adv,
-                response_mask: &mask,
-                loss_agg_mode: mode,
-                clip: ClipRatios::new(Some(0.2), Some(0.2), Some(0.28), Some(3.0)),
-            })
-            .unwrap();
-        close(old, new.pg_loss, mode.name());
-        let direct = agg_loss(
-            &tokens
-                .loss
-                .iter()
-                .map(|r| r.iter().map(|&x| f64::from(x)).collect())
-                .collect::<Vec<_>>(),
-            &mask,
-            mode,
-        )
-        .unwrap();
-        close(old, direct, mode.name());
+    for case in 0..6 {
+        let (adv, mask) = batch(&mut seed, 5, 7);
+        let (old_lp, _) = batch(&mut seed, 5, 7);
+        let (noise, _) = batch(&mut seed, 5, 7);
+        // Ratios near 1 and far from it (clips bind in the later cases).
+        let spread = [0.01, 0.1, 0.5, 1.0, 3.0, 0.0002][case];
+        let lp: Vec<Vec<f64>> = old_lp
+            .iter()
+            .zip(&noise)
+            .map(|(o, n)| o.iter().zip(n).map(|(o, n)| o - 1.0 + spread * n).collect())
+            .collect();
+        let old_lp: Vec<Vec<f64>> = old_lp
+            .iter()
+            .map(|r| r.iter().map(|x| x - 1.0).collect())
+            .collect();
+        let adv: Vec<Vec<f64>> = adv
+            .iter()
+            .zip(&mask)
+            .map(|(a, m)| a.iter().zip(m).map(|(a, m)| 2.0 * a * m).collect())
+            .collect();
+        let bmask = bools(&mask);
+        let m = tensor(&mask);
+        for (low, high, c) in [(0.2, 0.28, 3.0), (0.2, 0.2, 10.0), (3e-4, 4e-4, 3.0)] {
+            let opts = ClipOptions {
+                clip_low: low as f32,
+                clip_high: high as f32,
+                dual_clip: Some(c as f32),
+            };
+            for mode in LossMode::ALL {
+                let pieces = tensor::policy_loss(
+                    mode,
+                    &tensor(&lp),
+                    &tensor(&old_lp),
+                    &tensor(&adv),
+                    &m,
+                    &opts,
+                )
+                .unwrap();
+                let frac = |t: &Tensor| -> f64 {
+                    let s = tensor::mask_fill(t, &m)
+                        .unwrap()
+                        .sum_all()
+                        .unwrap()
+                        .to_scalar::<f32>()
+                        .unwrap();
+                    f64::from(s) / mask.iter().flatten().sum::<f64>()
+                };
+                for agg in AggMode::ALL {
+                    let unit = mode
+                        .compute(&PolicyLossInput {
+                            old_log_prob: &old_lp,
+                            log_prob: &lp,
+                            advantages: &adv,
+                            response_mask: &mask,
+                            loss_agg_mode: agg,
+                            clip: ClipRatios::new(None, Some(low), Some(high), Some(c)),
+                        })
+                        .unwrap();
+                    // GSPO always aggregates per sequence (veRL); the
+                    // Dr.GRPO norm uses the padded width as veRL's default.
+                    let agg_used = if mode == LossMode::Gspo {
+                        AggMode::SeqMeanTokenMean
+                    } else {
+                        agg
+                    };
+                    let scale = AggScale::of(&bmask, 7.0);
+                    let got = tensor::aggregate(&pieces.loss, &m, agg_used, &scale)
+                        .unwrap()
+                        .to_scalar::<f32>()
+                        .unwrap();
+                    let what = format!("{} / {} case {case}", mode.name(), agg.name());
+                    // Dr.GRPO's norm: veRL divides the total by S only, the
+                    // trainer by rows × S (the paper's mean over responses;
+                    // documented in docs/rl-algorithms.md).
+                    let rows = if agg_used == AggMode::SeqMeanTokenSumNorm {
+                        5.0
+                    } else {
+                        1.0
+                    };
+                    close(f64::from(got) * rows, unit.pg_loss, &what);
+                    close(frac(&pieces.clipped), unit.pg_clipfrac, &what);
+                    close(frac(&pieces.clipped_lower), unit.pg_clipfrac_lower, &what);
+                    if mode != LossMode::Gpg {
+                        close(-frac(&pieces.log_ratio), unit.ppo_kl, &what);
+                    }
+                    let direct = agg_loss(
+                        &pieces
+                            .loss
+                            .to_vec2::<f32>()
+                            .unwrap()
+                            .iter()
+                            .map(|r| r.iter().map(|&x| f64::from(x)).collect())
+                            .collect::<Vec<_>>(),
+                        &mask,
+                        agg_used,
+                    )
+                    .unwrap();
+                    close(f64::from(got) * rows, direct, &what);
+                }
+            }
+        }
     }
 }

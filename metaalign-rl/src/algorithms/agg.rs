@@ -1,13 +1,16 @@
 //! veRL's `agg_loss` on one micro-batch (dp_size 1, no global batch info).
 
 use metaalign_core::Result;
+use serde::{Deserialize, Serialize};
 
 use super::masked::{check_same_shape, mask_sum, masked_sum};
 
-/// veRL's `loss_agg_mode`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// veRL's `loss_agg_mode` (its names in configs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum AggMode {
     /// `token-mean`: sum over valid tokens / number of valid tokens.
+    #[default]
     TokenMean,
     /// `token-sum`: sum over valid tokens (only some veRL versions; see docs).
     TokenSum,

@@ -1,17 +1,14 @@
-//! RL algorithms as plain functions: advantage estimators (REINFORCE++,
-//! GRPO, RLOO), KL estimators, the clipped policy loss and loss
-//! aggregation. Array versions are the reference; `tensor` holds the
-//! differentiable candle versions the trainers use, tested against them.
-//!
-//! The veRL-named units (`f64`, exact veRL semantics, parity-tested
-//! against veRL's own functions; see `docs/rl-algorithms.md`) live in
-//! [`estimators`], [`policy_losses`], [`agg`], [`kl_penalty`], with the
-//! JSON evaluator in [`ops`].
+//! RL algorithms as plain functions under veRL's names (`f64`, exact veRL
+//! semantics, parity-tested against veRL's own functions; see
+//! `docs/rl-algorithms.md`): advantage [`estimators`], [`policy_losses`],
+//! loss aggregation ([`agg`]) and KL penalties ([`kl_penalty`]), with the
+//! JSON evaluator in [`ops`]. The trainer computes advantages with the
+//! estimators directly; [`tensor`] holds the differentiable candle
+//! versions of the losses it backpropagates, tested against the units.
 //!
 //! Semantics follow `shared/reference/algorithms.md` (verl / OpenRLHF /
 //! TRL); where those differ the choice is an option, documented on it.
 
-pub mod advantage;
 pub mod agg;
 pub mod estimators;
 pub mod kl;
@@ -22,12 +19,11 @@ pub mod ops;
 pub mod policy_losses;
 pub mod tensor;
 
-pub use advantage::{
-    broadcast, grpo, masked_whiten, reinforce_pp, rloo, GroupNormOptions, ReinforcePpOptions,
-    Singleton, TokenAdvantages, Variance, Whitening,
-};
+pub use agg::AggMode;
+pub use estimators::Estimator;
 pub use kl::KlEstimator;
-pub use loss::{aggregate, policy_loss, AggScale, ClipOptions, LossAgg, PolicyLossTokens};
+pub use loss::{AggScale, ClipOptions};
+pub use policy_losses::LossMode;
 
 /// The entry of `all` whose veRL name (`name_of`) is `name`, or an error
 /// naming `what` was asked for and listing the known names.

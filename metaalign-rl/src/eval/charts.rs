@@ -121,15 +121,25 @@ pub fn accuracy_bars(
     Ok(())
 }
 
-/// Curves worth plotting, in order of preference.
-const CURVE_KEYS: [&str; 6] = [
+/// Curves worth plotting, in order of preference: progress first, then
+/// what explains a stall (all-equal groups, entropy collapse, length
+/// blow-up, drift from the reference, clipping, gradient spikes).
+const CURVE_KEYS: [&str; 11] = [
     "reward",
     "accuracy",
     "loss",
     "format_ok",
-    "kl",
+    "zero_spread_groups",
+    "entropy",
     "response_length",
+    "kl",
+    "clip_frac",
+    "ppo_kl",
+    "grad_norm",
 ];
+
+/// Panels per curve image.
+const MAX_PANELS: usize = 8;
 
 /// Reads `metrics.jsonl` records grouped by their `stage` tag.
 pub fn read_metrics(path: &Path) -> Result<BTreeMap<String, Vec<serde_json::Value>>> {
@@ -171,7 +181,7 @@ pub fn training_curves(metrics_path: &Path, out_dir: &Path) -> Result<Vec<PathBu
                     .iter()
                     .any(|r| r.get(*k).and_then(|v| v.as_f64()).is_some())
             })
-            .take(3)
+            .take(MAX_PANELS)
             .collect();
         if keys.is_empty() || stage.is_empty() {
             continue;
@@ -199,9 +209,12 @@ fn draw_curves(
     keys: &[&str],
     path: &Path,
 ) -> Result<()> {
-    let root = BitMapBackend::new(path, (640, 260 * keys.len() as u32)).into_drawing_area();
+    // One column up to three curves, two beyond.
+    let cols = if keys.len() > 3 { 2 } else { 1 };
+    let rows = keys.len().div_ceil(cols);
+    let root = BitMapBackend::new(path, (640 * cols as u32, 260 * rows as u32)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| plot_err(path, e))?;
-    let panels = root.split_evenly((keys.len(), 1));
+    let panels = root.split_evenly((rows, cols));
     for (i, (key, panel)) in keys.iter().zip(panels.iter()).enumerate() {
         let points: Vec<(f64, f64)> = records
             .iter()

@@ -146,7 +146,10 @@ fn summary(
         "accuracy",
         "format_ok",
         "response_length",
+        "zero_spread_groups",
+        "entropy",
         "kl",
+        "clip_frac",
         "loss",
     ];
     let cells: Vec<(String, String)> = keys

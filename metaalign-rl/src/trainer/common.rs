@@ -8,7 +8,7 @@ use metaalign_core::seed::{derive_seed, item_rng};
 use metaalign_core::{Error, HoldOut, Level, Part, Result, Task, TaskGenerator, TrainInputs};
 use serde::{Deserialize, Serialize};
 
-use super::config::CommonSettings;
+use super::settings::CommonSettings;
 use crate::optim::Optimizer;
 use crate::policy::QwenPolicy;
 use metaalign_core::Policy;
@@ -31,6 +31,9 @@ pub struct TrainerState {
     pub consecutive_bad: usize,
     /// Training wall-clock seconds, summed over resumes.
     pub elapsed_s: f64,
+    /// Responses sampled so far (RL), summed over resumes.
+    #[serde(default)]
+    pub rollouts: u64,
     pub finished: bool,
     /// Learning rate actually used (after automatic scaling).
     pub learning_rate: f64,
@@ -54,6 +57,7 @@ impl TrainerState {
             skipped_steps: 0,
             consecutive_bad: 0,
             elapsed_s: 0.0,
+            rollouts: 0,
             finished: false,
             learning_rate: lr,
             holdout: Some(inputs.holdout),
@@ -156,12 +160,34 @@ pub fn draw_task(
     per_step: usize,
     p: usize,
 ) -> Result<(usize, Task)> {
+    draw_task_in_batch(sources, seed, holdout, level, step, per_step, p, 0)
+}
+
+/// [`draw_task`] for the `batch`-th rollout batch of a step: batch 0 is
+/// the step's own draw; later ones (dynamic sampling's extra prompts) come
+/// from streams of their own (`…/extra<batch>`), so they never repeat the
+/// prompts of another step.
+#[allow(clippy::too_many_arguments)]
+pub fn draw_task_in_batch(
+    sources: &[(String, Arc<dyn TaskGenerator>)],
+    seed: u64,
+    holdout: &HoldOut,
+    level: Level,
+    step: u64,
+    per_step: usize,
+    p: usize,
+    batch: usize,
+) -> Result<(usize, Task)> {
     /// Redraws before concluding that the training part is empty.
     const MAX_REDRAWS: usize = 10_000;
     let index = step * per_step as u64 + p as u64;
     let s = (index % sources.len() as u64) as usize;
     let (name, generator) = &sources[s];
-    let stream = derive_seed(seed, &format!("train/{name}/L{}", level.0));
+    let mut label = format!("train/{name}/L{}", level.0);
+    if batch > 0 {
+        label.push_str(&format!("/extra{batch}"));
+    }
+    let stream = derive_seed(seed, &label);
     let mut rng = item_rng(stream, "task", index);
     for _ in 0..MAX_REDRAWS {
         let task = generator.generate(level, index, &mut rng)?;

@@ -1,6 +1,8 @@
-//! Trainers: `reinforce_pp`, `grpo`, `rloo` (one RL loop, three advantage
-//! estimators) and `sft` (supervised warm-up), with curriculum, metrics,
-//! resumable checkpoints and plots.
+//! Trainers: the RL kinds (`rl`, `reinforce_pp`, `grpo`, `rloo`,
+//! `dr_grpo`, `dapo`, `gspo`: one RL step, veRL-named estimators and
+//! losses, other defaults) and `sft` (supervised warm-up). Both run the one
+//! training loop of [`run_loop`] (resume, optimizer, curriculum, budget,
+//! cancel, checkpoints, metrics, curves) and supply only their step.
 //!
 //! Output directory of a trainer (`TrainInputs::out_dir`):
 //! - `checkpoints/step-NNNNNN/{model/, optimizer.safetensors, state.json}`:
@@ -10,15 +12,25 @@
 //! - `curves-<kind>.png`: reward / accuracy (RL) or loss (SFT) curves.
 
 pub mod common;
-pub mod config;
+pub mod kinds;
 pub mod rl;
+pub mod rl_settings;
+pub mod run_loop;
+pub mod settings;
 pub mod sft;
+pub mod sft_settings;
 pub mod short_prompt;
 
 pub use common::{Layout, TrainerState};
-pub use config::{
-    auto_lr, CommonSettings, Estimator, GrpoConfig, KlPlacement, ReinforcePpConfig, RlSettings,
-    RlooConfig, ScheduleKind, SftConfig, SftSettings, WhitenMode,
+pub use kinds::{
+    DapoConfig, DrGrpoConfig, GrpoConfig, GspoConfig, ReinforcePpConfig, RlConfig, RlooConfig,
+    SftConfig,
 };
-pub use rl::RlTrainer;
-pub use sft::{sft_target, SftTrainer};
+pub use rl::{RlMetrics, RlTrainer};
+pub use rl_settings::{
+    EstimatorSpec, FilterGroups, GroupMetric, KlPlacement, OverlongBuffer, RlKind, RlPlan,
+    RlSettings,
+};
+pub use settings::{auto_lr, CommonSettings, ScheduleKind};
+pub use sft::{sft_target, SftMetrics, SftTrainer};
+pub use sft_settings::SftSettings;

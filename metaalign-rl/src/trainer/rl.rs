@@ -1,51 +1,54 @@
-//! The RL trainer behind `reinforce_pp`, `grpo` and `rloo`.
+//! The RL step behind every RL kind.
 //!
 //! One step = one rollout batch: `prompts_per_step` tasks of the current
 //! curriculum level, `samples_per_prompt` sampled responses each, scored by
-//! the task's verifier and the reward scheme; old-policy and frozen-reference
-//! log-probs; advantages from the estimator; then `ppo_epochs` passes of
-//! `mini_batches` clipped-ratio updates, each accumulated over micro-batches.
+//! the task's verifier and the reward scheme (plus DAPO's overlong penalty);
+//! with dynamic sampling, groups whose correctness does not vary are dropped
+//! and more prompts drawn. Then old-policy and frozen-reference log-probs,
+//! advantages from the veRL-named estimator, and `ppo_epochs` passes of
+//! `mini_batches` updates of the configured policy loss, each accumulated
+//! over micro-batches.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
 use candle_core::Tensor;
+use metaalign_core::policy::FinishReason;
 use metaalign_core::trainer::TrainOutput;
 use metaalign_core::{
-    format_compact, Error, Level, Outcome, Policy, Result, SamplingParams, Task, TaskGenerator,
-    TrainInputs, Trainer, Verdict, Verifier,
+    format_compact, Error, Outcome, Policy, Result, SamplingParams, Task, TrainInputs, Trainer,
+    Verdict, Verifier,
 };
 use rand::seq::SliceRandom;
-use serde_json::json;
+use serde::Serialize;
 
-use super::common::{
-    draw_task, plot_curves, progress, resolve_levels, response_text, step_seed, Layout,
-    TrainerState,
-};
-use super::config::{run_blocking, Estimator, KlPlacement, RlSettings, WhitenMode};
-use crate::algorithms::{
-    self, tensor, AggScale, GroupNormOptions, ReinforcePpOptions, Singleton, Variance,
-};
-use crate::optim::{AdamWConfig, Optimizer};
-use crate::policy::{device_from_str, QwenPolicy, ScoreOptions};
+use super::common::{draw_task_in_batch, response_text, step_seed};
+use super::rl_settings::{GroupMetric, KlPlacement, RlKind, RlPlan, RlSettings};
+use super::run_loop::{self, run_blocking, LoopSpec, StepCx, StepFn, StepMetrics, StepOutcome};
+use crate::algorithms::estimators::AdvantageInput;
+use crate::algorithms::{tensor, AggMode, AggScale, Estimator, LossMode};
+use crate::optim::Optimizer;
+use crate::policy::{QwenPolicy, ScoreOptions};
 
 fn cerr(e: candle_core::Error) -> Error {
     Error::msg(format!("trainer tensor op failed: {e}"))
 }
 
-/// The RL trainer (one of the three estimators).
+/// The RL trainer (every RL kind; the kind only changes defaults).
 #[derive(Clone, Debug)]
 pub struct RlTrainer {
-    pub estimator: Estimator,
+    pub kind: RlKind,
     pub settings: RlSettings,
+    pub plan: RlPlan,
 }
 
 impl RlTrainer {
-    pub fn new(estimator: Estimator, settings: RlSettings) -> Self {
+    pub fn new(kind: RlKind, settings: RlSettings, plan: RlPlan) -> Self {
         Self {
-            estimator,
+            kind,
             settings,
+            plan,
         }
     }
 }
@@ -53,12 +56,35 @@ impl RlTrainer {
 #[async_trait]
 impl Trainer for RlTrainer {
     fn kind(&self) -> &str {
-        self.estimator.kind()
+        self.kind.kind()
     }
 
     async fn train(&self, inputs: TrainInputs) -> Result<TrainOutput> {
-        let me = self.clone();
-        run_blocking(move || me.train_blocking(inputs)).await
+        let s = &self.settings;
+        let spec = LoopSpec {
+            kind: self.kind.kind().to_string(),
+            common: s.common(),
+            base_lr_at_7b: 5e-7,
+            updates_per_step: s.ppo_epochs * s.mini_batches,
+            log_every: 1,
+        };
+        let step = RlStep {
+            settings: s.clone(),
+            plan: self.plan.clone(),
+            reference: None,
+            // Same order as the loop's sources (the task map's).
+            verifiers: inputs.tasks.values().map(|g| g.verifier()).collect(),
+        };
+        tracing::info!(
+            "{}: estimator {}, loss {}, aggregation {}, {} prompts × {} samples per step",
+            spec.kind,
+            self.plan.estimator.estimator.name(),
+            self.plan.loss_mode.name(),
+            self.plan.loss_agg.name(),
+            s.prompts_per_step,
+            s.samples_per_prompt
+        );
+        run_blocking(move || run_loop::run(&spec, inputs, step)).await
     }
 }
 
@@ -67,15 +93,93 @@ struct Rollout {
     group: usize,
     prompt: Vec<u32>,
     response: Vec<u32>,
-    reward: f32,
+    reward: f64,
     correct: bool,
     format_ok: bool,
+    truncated: bool,
     old: Option<Vec<f32>>,
     reference: Option<Vec<f32>>,
     advantages: Vec<f32>,
 }
 
-/// Sums of per-token statistics over the updates of a step.
+/// A rollout batch: its responses, its tasks with their source index, and
+/// the seconds sampling took.
+type RolloutBatch = (Vec<Rollout>, Vec<(usize, Task)>, f64);
+
+/// One RL step's record (`steps.jsonl`, the run's metrics, the curves).
+/// Rollout figures cover every response generated in the step (with
+/// dynamic sampling, also those of dropped groups); loss figures cover
+/// the trained batch.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RlMetrics {
+    pub level: u32,
+    /// Mean and spread of the rewards.
+    pub reward: f64,
+    pub reward_std: f64,
+    pub accuracy: f64,
+    pub format_ok: f64,
+    /// Response length in tokens (mean, max) and the share cut at `max_new_tokens`.
+    pub response_length: f64,
+    pub response_length_max: usize,
+    pub truncated: f64,
+    /// Prompt groups generated, the share whose rewards all agreed (zero
+    /// advantage under group baselines), and how many dynamic sampling
+    /// dropped; rollout batches drawn.
+    pub groups: usize,
+    pub zero_spread_groups: f64,
+    pub groups_dropped: usize,
+    pub gen_batches: usize,
+    /// Advantage mean and std over the trained batch's valid tokens.
+    pub adv_mean: f64,
+    pub adv_std: f64,
+    pub loss: f64,
+    pub pg_loss: f64,
+    /// Mean per-token KL to the frozen reference (absent without one).
+    pub kl: Option<f64>,
+    /// Approximate KL to the rollout policy, `mean(old − new)` (veRL `ppo_kl`).
+    pub ppo_kl: f64,
+    pub entropy: f64,
+    /// Share of tokens where the upper clip (or GSPO's sequence clip, or
+    /// CISPO's weight clip) bound, and where the dual clip bound.
+    pub clip_frac: f64,
+    pub clip_frac_lower: f64,
+    /// Largest pre-clip gradient norm of the step's updates, and the
+    /// share of updates whose gradient `max_grad_norm` scaled down.
+    pub grad_norm: Option<f64>,
+    pub grad_clipped: f64,
+    pub lr: f64,
+    pub updates: usize,
+    pub skipped: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    pub rollout_s: f64,
+    pub update_s: f64,
+    pub rollout_tokens_per_s: f64,
+    pub tokens_per_s: f64,
+}
+
+impl StepMetrics for RlMetrics {
+    fn log_line(&self) -> String {
+        format!(
+            "reward {:.3} acc {:.3} format {:.3} len {:.1} zero-spread {:.2} entropy {:.3} kl {} clip {:.3} lr {:.2e}",
+            self.reward,
+            self.accuracy,
+            self.format_ok,
+            self.response_length,
+            self.zero_spread_groups,
+            self.entropy,
+            self.kl.map_or("-".into(), |k| format!("{k:.4}")),
+            self.clip_frac,
+            self.lr,
+        )
+    }
+
+    fn bar_message(&self) -> String {
+        format!("reward {:.2} acc {:.2}", self.reward, self.accuracy)
+    }
+}
+
+/// Sums over the updates of a step.
 #[derive(Default)]
 struct UpdateStats {
     loss: f64,
@@ -83,8 +187,11 @@ struct UpdateStats {
     kl_sum: f64,
     entropy_sum: f64,
     clipped: f64,
+    clipped_lower: f64,
+    log_ratio_sum: f64,
     tokens: f64,
     grad_norms: Vec<f64>,
+    grad_clipped: usize,
     lr: f64,
     updates: usize,
     skipped_updates: usize,
@@ -115,11 +222,40 @@ fn scalar(t: &Tensor) -> Result<f64> {
         .map_err(cerr)
 }
 
-impl RlTrainer {
+fn mean_std(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+    let n = values.clone().count().max(1) as f64;
+    let mean = values.clone().sum::<f64>() / n;
+    let var = values.map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+struct RlStep {
+    settings: RlSettings,
+    plan: RlPlan,
+    reference: Option<QwenPolicy>,
+    verifiers: Vec<Arc<dyn Verifier>>,
+}
+
+impl StepFn for RlStep {
+    type Metrics = RlMetrics;
+
+    fn prepare(&mut self, start: &QwenPolicy) -> Result<()> {
+        if self.plan.kl_coef > 0.0 {
+            self.reference = Some(start.frozen_copy()?);
+        }
+        Ok(())
+    }
+
+    fn step(&mut self, cx: StepCx<'_>) -> Result<StepOutcome<RlMetrics>> {
+        self.run_step(cx)
+    }
+}
+
+impl RlStep {
     fn needs_old_logprobs(&self) -> bool {
         let s = &self.settings;
         s.ppo_epochs * s.mini_batches > 1
-            || (s.kl_placement == KlPlacement::Reward && s.kl_coef > 0.0)
+            || (s.kl_placement == KlPlacement::Reward && self.plan.kl_coef > 0.0)
     }
 
     fn score_rows(
@@ -139,16 +275,174 @@ impl RlTrainer {
         Ok(out)
     }
 
-    /// Fills `advantages` of every rollout. Err: the batch cannot be used.
-    fn advantages(&self, rollouts: &mut [Rollout]) -> Result<()> {
+    /// The reward of a response: the scheme's, plus DAPO's overlong penalty.
+    fn reward_of(&self, inputs: &TrainInputs, verdict: &Verdict, text: &str, len: usize) -> f64 {
+        let mut r = inputs.reward.reward(verdict, text);
+        if let Some(o) = &self.plan.overlong_buffer {
+            r += o.penalty(len, self.settings.max_new_tokens);
+        }
+        r
+    }
+
+    /// Rollout batch `batch` of the step: `prompts_per_step` new prompts,
+    /// `samples_per_prompt` responses each, scored. Group ids start at
+    /// `batch · prompts_per_step`.
+    fn generate(&self, cx: &StepCx<'_>, batch: usize) -> Result<RolloutBatch> {
+        let s = &self.settings;
+        let policy = cx.policy;
+        let template = policy.tokenizer().chat_template();
+        let mut tasks = Vec::with_capacity(s.prompts_per_step);
+        for p in 0..s.prompts_per_step {
+            let (src, task) = draw_task_in_batch(
+                cx.sources,
+                cx.inputs.seed,
+                &cx.inputs.holdout,
+                cx.level,
+                cx.step,
+                s.prompts_per_step,
+                p,
+                batch,
+            )?;
+            let ids = policy.encode(&template.render_task(&task)?)?;
+            tasks.push((src, task, ids));
+        }
+        let prompts: Vec<Vec<u32>> = tasks
+            .iter()
+            .flat_map(|(_, _, ids)| std::iter::repeat_n(ids.clone(), s.samples_per_prompt))
+            .collect();
+        let what = if batch == 0 {
+            "rollout".to_string()
+        } else {
+            format!("rollout/extra{batch}")
+        };
+        let params = SamplingParams {
+            temperature: s.temperature,
+            top_p: s.top_p,
+            top_k: s.top_k,
+            max_new_tokens: s.max_new_tokens,
+            stop: s.stop.clone(),
+            seed: step_seed(cx.inputs.seed, &what, cx.step),
+        };
+        let t0 = Instant::now();
+        let gens = policy.sample_ids(&prompts, &params)?;
+        let rollout_s = t0.elapsed().as_secs_f64();
+        let mut rollouts = Vec::with_capacity(gens.len());
+        for (i, g) in gens.into_iter().enumerate() {
+            let p = i / s.samples_per_prompt;
+            let (src, task, ids) = &tasks[p];
+            let text = response_text(policy, &g.tokens)?;
+            let verdict = verify_guarded(self.verifiers[*src].as_ref(), task, &text);
+            rollouts.push(Rollout {
+                group: batch * s.prompts_per_step + p,
+                prompt: ids.clone(),
+                reward: self.reward_of(cx.inputs, &verdict, &text, g.tokens.len()),
+                response: g.tokens,
+                correct: verdict.is_correct(),
+                format_ok: verdict.format_ok,
+                truncated: g.finish == FinishReason::Length,
+                old: None,
+                reference: None,
+                advantages: Vec::new(),
+            });
+        }
+        Ok((
+            rollouts,
+            tasks.into_iter().map(|(src, t, _)| (src, t)).collect(),
+            rollout_s,
+        ))
+    }
+
+    /// Whether a group's metric varies (dynamic sampling keeps those).
+    fn varies(&self, members: &[&Rollout]) -> bool {
+        let metric = self
+            .plan
+            .filter_groups
+            .as_ref()
+            .map_or(GroupMetric::Score, |f| f.metric);
+        let value = |r: &Rollout| match metric {
+            GroupMetric::Acc => f64::from(u8::from(r.correct)),
+            GroupMetric::Score => r.reward,
+        };
+        members.len() == 1 || members.iter().any(|r| value(r) != value(members[0]))
+    }
+
+    /// ReMax's baseline: the reward of one greedy response per group.
+    fn greedy_baselines(
+        &self,
+        cx: &StepCx<'_>,
+        rollouts: &[Rollout],
+        tasks: &[(usize, usize, Task)],
+    ) -> Result<Vec<f64>> {
+        let s = &self.settings;
+        let mut groups: Vec<usize> = rollouts.iter().map(|r| r.group).collect();
+        groups.dedup();
+        let prompts: Vec<Vec<u32>> = groups
+            .iter()
+            .map(|g| {
+                rollouts
+                    .iter()
+                    .find(|r| r.group == *g)
+                    .map(|r| r.prompt.clone())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let params = SamplingParams {
+            temperature: 0.0,
+            top_p: 1.0,
+            top_k: None,
+            max_new_tokens: s.max_new_tokens,
+            stop: s.stop.clone(),
+            seed: step_seed(cx.inputs.seed, "remax-baseline", cx.step),
+        };
+        let gens = cx.policy.sample_ids(&prompts, &params)?;
+        let mut by_group = Vec::with_capacity(groups.len());
+        for (g, gen) in groups.iter().zip(gens) {
+            let (src, task) = tasks
+                .iter()
+                .find(|(id, _, _)| id == g)
+                .map(|(_, src, t)| (*src, t))
+                .ok_or_else(|| Error::msg("remax: a group without its task"))?;
+            let text = response_text(cx.policy, &gen.tokens)?;
+            let verdict = verify_guarded(self.verifiers[src].as_ref(), task, &text);
+            by_group.push((
+                *g,
+                self.reward_of(cx.inputs, &verdict, &text, gen.tokens.len()),
+            ));
+        }
+        Ok(rollouts
+            .iter()
+            .map(|r| {
+                by_group
+                    .iter()
+                    .find(|(g, _)| *g == r.group)
+                    .map_or(0.0, |(_, b)| *b)
+            })
+            .collect())
+    }
+
+    /// Fills `advantages` of every rollout with the plan's estimator.
+    fn advantages(&self, rollouts: &mut [Rollout], baselines: Option<&[f64]>) -> Result<()> {
         let s = &self.settings;
         let lengths: Vec<usize> = rollouts.iter().map(|r| r.response.len()).collect();
-        let mask = masks(&lengths);
-        let width = mask.first().map_or(0, Vec::len);
-        let groups: Vec<usize> = rollouts.iter().map(|r| r.group).collect();
-        let scores: Vec<f32> = rollouts.iter().map(|r| r.reward).collect();
-        // Per-token KL on rollout-time log-probs, for KL in the reward.
-        let token_kl = if s.kl_placement == KlPlacement::Reward && s.kl_coef > 0.0 {
+        let bmask = masks(&lengths);
+        let width = bmask.first().map_or(0, Vec::len);
+        let mask: Vec<Vec<f64>> = bmask
+            .iter()
+            .map(|m| m.iter().map(|&x| f64::from(u8::from(x))).collect())
+            .collect();
+        // The outcome reward sits on the last response token.
+        let mut rewards: Vec<Vec<f64>> = rollouts
+            .iter()
+            .map(|r| {
+                let mut row = vec![0.0; width];
+                if let Some(last) = r.response.len().checked_sub(1) {
+                    row[last] = r.reward;
+                }
+                row
+            })
+            .collect();
+        // KL in the reward: r_t −= β·kl_t on the rollout-time log-probs.
+        if s.kl_placement == KlPlacement::Reward && self.plan.kl_coef > 0.0 {
             let old: Vec<&[f32]> = rollouts
                 .iter()
                 .map(|r| r.old.as_deref().unwrap_or(&[]))
@@ -157,56 +451,40 @@ impl RlTrainer {
                 .iter()
                 .map(|r| r.reference.as_deref().unwrap_or(&[]))
                 .collect();
-            Some(
+            let kl =
                 s.kl_estimator
-                    .values(&pad_rows(&old, width), &pad_rows(&reference, width), &mask),
-            )
-        } else {
-            None
-        };
-        let per_token: Vec<Vec<f32>> = match self.estimator {
-            Estimator::ReinforcePp => {
-                let opts = ReinforcePpOptions {
-                    gamma: s.gamma.unwrap_or(1.0),
-                    group_baseline: s.group_baseline.unwrap_or(false),
-                    whiten: s.whiten.unwrap_or(WhitenMode::Bessel).whitening(),
-                };
-                let kl = token_kl.as_ref().map(|k| (k.as_slice(), s.kl_coef));
-                algorithms::reinforce_pp(&scores, &groups, &mask, kl, &opts)?.advantages
+                    .values(&pad_rows(&old, width), &pad_rows(&reference, width), &bmask);
+            for (row, k) in rewards.iter_mut().zip(kl) {
+                for (r, k) in row.iter_mut().zip(k) {
+                    *r -= f64::from(self.plan.kl_coef) * f64::from(k);
+                }
             }
-            Estimator::Grpo | Estimator::Rloo => {
-                // KL in the reward lowers each response's score by β·Σ_t kl_t.
-                let scores: Vec<f32> = match &token_kl {
-                    Some(k) => scores
-                        .iter()
-                        .zip(k)
-                        .map(|(s0, row)| s0 - s.kl_coef * row.iter().sum::<f32>())
-                        .collect(),
-                    None => scores,
-                };
-                let single = s.singleton.unwrap_or(Singleton::Raw);
-                let per_seq = if self.estimator == Estimator::Grpo {
-                    let opts = GroupNormOptions {
-                        scale_by_std: s.scale_by_std.unwrap_or(true),
-                        eps: s.std_eps.unwrap_or(1e-6),
-                        variance: s.std_variance.unwrap_or(Variance::Bessel),
-                        singleton: single,
-                    };
-                    algorithms::grpo(&scores, &groups, &opts)?
-                } else {
-                    algorithms::rloo(&scores, &groups, single)?
-                };
-                algorithms::broadcast(&per_seq, &mask)?
-            }
-        };
-        for (r, a) in rollouts.iter_mut().zip(per_token) {
+        }
+        let index: Vec<String> = rollouts.iter().map(|r| r.group.to_string()).collect();
+        let e = &self.plan.estimator;
+        let out = e.estimator.compute(&AdvantageInput {
+            token_level_rewards: &rewards,
+            response_mask: &mask,
+            index: &index,
+            epsilon: e.epsilon,
+            norm_adv_by_std_in_grpo: e.norm_adv_by_std,
+            gamma: e.gamma,
+            reward_baselines: baselines,
+        })?;
+        for (r, a) in rollouts.iter_mut().zip(out.advantages) {
             let n = r.response.len();
-            r.advantages = a[..n].to_vec();
+            r.advantages = a[..n].iter().map(|&x| x as f32).collect();
+            if r.advantages.iter().any(|x| !x.is_finite()) {
+                return Err(Error::msg(format!(
+                    "estimator `{}` gave a non-finite advantage",
+                    e.estimator.name()
+                )));
+            }
         }
         Ok(())
     }
 
-    /// The PPO updates of one rollout batch.
+    /// The policy-loss updates of one rollout batch.
     fn update(
         &self,
         policy: &QwenPolicy,
@@ -216,10 +494,17 @@ impl RlTrainer {
         step: u64,
     ) -> Result<UpdateStats> {
         let s = &self.settings;
-        let clip = s.clip();
+        let plan = &self.plan;
         let device = policy.device().clone();
         let mut stats = UpdateStats::default();
         let norm = s.loss_scale_factor.unwrap_or(s.max_new_tokens as f64);
+        // GSPO aggregates per sequence whatever `loss_agg_mode` says (veRL).
+        let agg = if plan.loss_mode == LossMode::Gspo {
+            AggMode::SeqMeanTokenMean
+        } else {
+            plan.loss_agg
+        };
+        let trains = |r: &Rollout| !(plan.mask_truncated && r.truncated);
         let mut order: Vec<usize> = (0..rollouts.len()).collect();
         for epoch in 0..s.ppo_epochs {
             if s.shuffle {
@@ -232,8 +517,17 @@ impl RlTrainer {
             }
             let per_mini = order.len().div_ceil(s.mini_batches);
             for mini in order.chunks(per_mini.max(1)) {
-                let lengths: Vec<usize> =
-                    mini.iter().map(|&i| rollouts[i].response.len()).collect();
+                let lengths: Vec<usize> = mini
+                    .iter()
+                    .map(|&i| {
+                        let r = &rollouts[i];
+                        if trains(r) {
+                            r.response.len()
+                        } else {
+                            0
+                        }
+                    })
+                    .collect();
                 let scale = AggScale::of(&masks(&lengths), norm);
                 let mut bad = false;
                 for micro in mini.chunks(s.micro_batch_size.max(1)) {
@@ -254,7 +548,14 @@ impl RlTrainer {
                     if width == 0 {
                         continue;
                     }
-                    let mask = &scored.mask;
+                    let mask = if plan.mask_truncated {
+                        let keep: Vec<f32> =
+                            rs.iter().map(|r| f32::from(u8::from(trains(r)))).collect();
+                        let keep = Tensor::from_vec(keep, (rs.len(), 1), &device).map_err(cerr)?;
+                        scored.mask.broadcast_mul(&keep).map_err(cerr)?
+                    } else {
+                        scored.mask.clone()
+                    };
                     let adv: Vec<&[f32]> = rs.iter().map(|r| r.advantages.as_slice()).collect();
                     let adv = tensor::from_rows(&pad_rows(&adv, width), &device)?;
                     let old = match rs
@@ -265,8 +566,15 @@ impl RlTrainer {
                         Some(rows) => tensor::from_rows(&pad_rows(&rows, width), &device)?,
                         None => scored.logprobs.detach(),
                     };
-                    let (pg, clipped) = tensor::policy_loss(&scored.logprobs, &old, &adv, &clip)?;
-                    let pg_loss = tensor::aggregate(&pg, mask, s.loss_agg, &scale)?;
+                    let pg = tensor::policy_loss(
+                        plan.loss_mode,
+                        &scored.logprobs,
+                        &old,
+                        &adv,
+                        &mask,
+                        &plan.clip,
+                    )?;
+                    let pg_loss = tensor::aggregate(&pg.loss, &mask, agg, &scale)?;
                     let mut loss = pg_loss.clone();
                     let reference = rs
                         .iter()
@@ -276,27 +584,31 @@ impl RlTrainer {
                         let reft = tensor::from_rows(&pad_rows(&rows, width), &device)?;
                         let kl = tensor::kl(s.kl_estimator, &scored.logprobs, &reft)?;
                         stats.kl_sum +=
-                            scalar(&tensor::mask_fill(&kl, mask)?.sum_all().map_err(cerr)?)?;
-                        if s.kl_placement == KlPlacement::Loss && s.kl_coef > 0.0 {
-                            let kl_loss = tensor::aggregate(&kl, mask, s.loss_agg, &scale)?;
-                            loss = (loss + (kl_loss * f64::from(s.kl_coef)).map_err(cerr)?)
+                            scalar(&tensor::mask_fill(&kl, &mask)?.sum_all().map_err(cerr)?)?;
+                        if s.kl_placement == KlPlacement::Loss && plan.kl_coef > 0.0 {
+                            let kl_loss = tensor::aggregate(&kl, &mask, agg, &scale)?;
+                            loss = (loss + (kl_loss * f64::from(plan.kl_coef)).map_err(cerr)?)
                                 .map_err(cerr)?;
                         }
                     }
                     if let Some(ent) = &scored.entropy {
                         if s.entropy_coef > 0.0 {
-                            let e = tensor::aggregate(ent, mask, s.loss_agg, &scale)?;
+                            let e = tensor::aggregate(ent, &mask, agg, &scale)?;
                             loss = (loss - (e * f64::from(s.entropy_coef)).map_err(cerr)?)
                                 .map_err(cerr)?;
                         }
                         stats.entropy_sum += scalar(
-                            &tensor::mask_fill(&ent.detach(), mask)?
+                            &tensor::mask_fill(&ent.detach(), &mask)?
                                 .sum_all()
                                 .map_err(cerr)?,
                         )?;
                     }
-                    stats.clipped +=
-                        scalar(&tensor::mask_fill(&clipped, mask)?.sum_all().map_err(cerr)?)?;
+                    let masked_sum = |t: &Tensor| -> Result<f64> {
+                        scalar(&tensor::mask_fill(t, &mask)?.sum_all().map_err(cerr)?)
+                    };
+                    stats.clipped += masked_sum(&pg.clipped)?;
+                    stats.clipped_lower += masked_sum(&pg.clipped_lower)?;
+                    stats.log_ratio_sum += masked_sum(&pg.log_ratio)?;
                     stats.tokens += scalar(&mask.sum_all().map_err(cerr)?)?;
                     let lv = scalar(&loss)?;
                     if !lv.is_finite() {
@@ -316,6 +628,7 @@ impl RlTrainer {
                 let st = opt.step()?;
                 stats.lr = st.lr;
                 stats.grad_norms.push(st.grad_norm);
+                stats.grad_clipped += usize::from(st.clipped);
                 if st.skipped {
                     stats.skipped_updates += 1;
                 } else {
@@ -326,295 +639,159 @@ impl RlTrainer {
         Ok(stats)
     }
 
-    /// One rollout batch and its updates. Returns the step record, the mean
-    /// reward and whether every update was skipped.
-    #[allow(clippy::too_many_arguments)]
-    fn step(
-        &self,
-        policy: &QwenPolicy,
-        reference: Option<&QwenPolicy>,
-        opt: &mut Optimizer,
-        sources: &[(String, Arc<dyn TaskGenerator>)],
-        verifiers: &[Arc<dyn Verifier>],
-        inputs: &TrainInputs,
-        level: Level,
-        step: u64,
-    ) -> Result<(serde_json::Value, f64, bool)> {
+    /// Rollouts (with dynamic sampling), advantages, updates.
+    fn run_step(&mut self, cx: StepCx<'_>) -> Result<StepOutcome<RlMetrics>> {
         let s = &self.settings;
-        let template = policy.tokenizer().chat_template();
-        let mut tasks: Vec<(usize, Task, Vec<u32>)> = Vec::with_capacity(s.prompts_per_step);
-        for p in 0..s.prompts_per_step {
-            let (src, task) = draw_task(
-                sources,
-                inputs.seed,
-                &inputs.holdout,
-                level,
-                step,
-                s.prompts_per_step,
-                p,
-            )?;
-            let ids = policy.encode(&template.render_task(&task)?)?;
-            tasks.push((src, task, ids));
-        }
-        let prompts: Vec<Vec<u32>> = tasks
-            .iter()
-            .flat_map(|(_, _, ids)| std::iter::repeat_n(ids.clone(), s.samples_per_prompt))
-            .collect();
-        let params = SamplingParams {
-            temperature: s.temperature,
-            top_p: s.top_p,
-            top_k: s.top_k,
-            max_new_tokens: s.max_new_tokens,
-            stop: s.stop.clone(),
-            seed: step_seed(inputs.seed, "rollout", step),
+        let max_batches = self
+            .plan
+            .filter_groups
+            .as_ref()
+            .map_or(1, |f| f.max_num_gen_batches);
+        let mut m = RlMetrics {
+            level: cx.level.0,
+            ..RlMetrics::default()
         };
-        let t0 = Instant::now();
-        let gens = policy.sample_ids(&prompts, &params)?;
-        let rollout_s = t0.elapsed().as_secs_f64();
-        let mut rollouts = Vec::with_capacity(gens.len());
-        for (i, g) in gens.into_iter().enumerate() {
-            let p = i / s.samples_per_prompt;
-            let (src, task, ids) = &tasks[p];
-            let text = response_text(policy, &g.tokens)?;
-            let verdict = verify_guarded(verifiers[*src].as_ref(), task, &text);
-            let reward = inputs.reward.reward(&verdict, &text) as f32;
-            rollouts.push(Rollout {
-                group: p,
-                prompt: ids.clone(),
-                response: g.tokens,
-                reward,
-                correct: verdict.is_correct(),
-                format_ok: verdict.format_ok,
-                old: None,
-                reference: None,
-                advantages: Vec::new(),
+        let filtering = self.plan.filter_groups.is_some();
+        let mut generated: Vec<Rollout> = Vec::new();
+        let mut kept: Vec<Rollout> = Vec::new();
+        let mut tasks: Vec<(usize, usize, Task)> = Vec::new();
+        let mut kept_groups = 0usize;
+        let mut zero_spread = 0usize;
+        for batch in 0..max_batches {
+            let (rollouts, batch_tasks, secs) = self.generate(&cx, batch)?;
+            m.rollout_s += secs;
+            m.gen_batches += 1;
+            for (p, (src, t)) in batch_tasks.into_iter().enumerate() {
+                tasks.push((batch * s.prompts_per_step + p, src, t));
+            }
+            let mut keep_ids = Vec::new();
+            for group in rollouts.chunk_by(|a, b| a.group == b.group) {
+                let refs: Vec<&Rollout> = group.iter().collect();
+                let varies = self.varies(&refs);
+                m.groups += 1;
+                zero_spread += usize::from(!varies);
+                // DAPO keeps varying groups until the batch is full.
+                if !filtering || (varies && kept_groups < s.prompts_per_step) {
+                    kept_groups += 1;
+                    keep_ids.push(group[0].group);
+                } else {
+                    m.groups_dropped += 1;
+                }
+            }
+            for r in rollouts {
+                if keep_ids.contains(&r.group) {
+                    kept.push(r);
+                } else {
+                    generated.push(r);
+                }
+            }
+            if !filtering || kept_groups >= s.prompts_per_step {
+                break;
+            }
+        }
+        // Rollout statistics over everything generated.
+        let all = || generated.iter().chain(kept.iter());
+        let generated_count = all().count();
+        let n = generated_count.max(1) as f64;
+        (m.reward, m.reward_std) = mean_std(all().map(|r| r.reward));
+        m.accuracy = all().filter(|r| r.correct).count() as f64 / n;
+        m.format_ok = all().filter(|r| r.format_ok).count() as f64 / n;
+        let gen_tokens: usize = all().map(|r| r.response.len()).sum();
+        m.response_length = gen_tokens as f64 / n;
+        m.response_length_max = all().map(|r| r.response.len()).max().unwrap_or(0);
+        m.truncated = all().filter(|r| r.truncated).count() as f64 / n;
+        m.zero_spread_groups = zero_spread as f64 / m.groups.max(1) as f64;
+        m.rollout_tokens_per_s = gen_tokens as f64 / m.rollout_s.max(1e-9);
+        let reward = m.reward;
+        if kept.is_empty() {
+            let reason = format!(
+                "dynamic sampling: all {} groups of {} rollout batches had no spread in {}; nothing to learn from",
+                m.groups,
+                m.gen_batches,
+                match self.plan.filter_groups.as_ref().map(|f| f.metric) {
+                    Some(GroupMetric::Score) => "reward",
+                    _ => "correctness",
+                }
+            );
+            tracing::warn!(step = cx.step, "{reason}");
+            m.skipped = true;
+            m.skip_reason = Some(reason);
+            return Ok(StepOutcome {
+                metrics: m,
+                skipped: true,
+                reward: Some(reward),
+                rollouts: generated_count as u64,
             });
         }
-        let n = rollouts.len() as f64;
-        let gen_tokens: usize = rollouts.iter().map(|r| r.response.len()).sum();
-        let mean_reward = rollouts.iter().map(|r| f64::from(r.reward)).sum::<f64>() / n;
-        let accuracy = rollouts.iter().filter(|r| r.correct).count() as f64 / n;
-        let format_ok = rollouts.iter().filter(|r| r.format_ok).count() as f64 / n;
+        if filtering && kept_groups < s.prompts_per_step {
+            tracing::warn!(
+                step = cx.step,
+                "dynamic sampling: {kept_groups} of {} groups vary after {} rollout batches (max_num_gen_batches); training on those",
+                s.prompts_per_step,
+                m.gen_batches
+            );
+        }
         let t1 = Instant::now();
-        let pairs: Vec<(Vec<u32>, Vec<u32>)> = rollouts
+        let pairs: Vec<(Vec<u32>, Vec<u32>)> = kept
             .iter()
             .map(|r| (r.prompt.clone(), r.response.clone()))
             .collect();
         if self.needs_old_logprobs() {
-            for (r, lp) in rollouts.iter_mut().zip(self.score_rows(policy, &pairs)?) {
+            for (r, lp) in kept.iter_mut().zip(self.score_rows(cx.policy, &pairs)?) {
                 r.old = Some(lp);
             }
         }
-        if let Some(reference) = reference {
-            for (r, lp) in rollouts.iter_mut().zip(self.score_rows(reference, &pairs)?) {
+        if let Some(reference) = &self.reference {
+            for (r, lp) in kept.iter_mut().zip(self.score_rows(reference, &pairs)?) {
                 r.reference = Some(lp);
             }
         }
-        let mut record = json!({
-            "level": level.0,
-            "reward": mean_reward,
-            "accuracy": accuracy,
-            "format_ok": format_ok,
-            "response_length": gen_tokens as f64 / n,
-            "rollout_tokens_per_s": gen_tokens as f64 / rollout_s.max(1e-9),
-            "rollout_s": rollout_s,
-        });
-        let all_skipped;
-        match self.advantages(&mut rollouts) {
-            Err(e) => {
-                tracing::warn!(step, "advantages unavailable, step skipped: {e}");
-                record["skipped"] = json!(true);
-                record["skip_reason"] = json!(e.to_string());
-                all_skipped = true;
-            }
-            Ok(()) => {
-                let st = self.update(policy, opt, &rollouts, inputs.seed, step)?;
-                let tok = st.tokens.max(1.0);
-                let grad_norm = st.grad_norms.iter().copied().fold(0.0f64, f64::max);
-                // Mean over the updates of the step (each update's loss is
-                // the sum of its micro-batch parts).
-                let n_upd = (st.updates + st.skipped_updates).max(1) as f64;
-                record["loss"] = json!(st.loss / n_upd);
-                record["pg_loss"] = json!(st.pg_loss / n_upd);
-                record["kl"] = if reference.is_some() {
-                    json!(st.kl_sum / tok)
-                } else {
-                    serde_json::Value::Null
-                };
-                record["entropy"] = json!(st.entropy_sum / tok);
-                record["clip_frac"] = json!(st.clipped / tok);
-                record["grad_norm"] = if grad_norm.is_finite() {
-                    json!(grad_norm)
-                } else {
-                    json!(null)
-                };
-                record["lr"] = json!(st.lr);
-                record["updates"] = json!(st.updates);
-                record["skipped"] = json!(st.updates == 0);
-                all_skipped = st.updates == 0;
-            }
-        }
-        let update_s = t1.elapsed().as_secs_f64();
-        record["update_s"] = json!(update_s);
-        record["tokens_per_s"] = json!(gen_tokens as f64 / (rollout_s + update_s).max(1e-9));
-        Ok((record, mean_reward, all_skipped))
-    }
-
-    fn train_blocking(&self, inputs: TrainInputs) -> Result<TrainOutput> {
-        let s = &self.settings;
-        let kind = self.estimator.kind();
-        let common = s.common();
-        s.validate(self.estimator)?;
-        let layout = Layout::new(&inputs.out_dir);
-        std::fs::create_dir_all(&layout.root).map_err(|e| Error::io(&layout.root, e))?;
-        if let Some(out) = finished_output(&layout, kind)? {
-            return Ok(out);
-        }
-        let sources: Vec<(String, Arc<dyn TaskGenerator>)> = inputs
-            .tasks
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if sources.is_empty() {
-            return Err(Error::config(format!("trainer `{kind}`: no task sources")));
-        }
-        let verifiers: Vec<Arc<dyn Verifier>> = sources.iter().map(|(_, g)| g.verifier()).collect();
-        let levels = resolve_levels(&inputs.levels, &sources)?;
-        let device = device_from_str(&inputs.device)?;
-        let start = QwenPolicy::load(&inputs.start, &device)?;
-        let reference = if s.kl_coef > 0.0 {
-            Some(start.frozen_copy()?)
+        let baselines = if self.plan.estimator.estimator == Estimator::Remax {
+            Some(self.greedy_baselines(&cx, &kept, &tasks)?)
         } else {
             None
         };
-        let (policy, mut state, resume_dir) = match layout.latest()? {
-            Some((dir, st)) => {
-                check_resumable(&st, kind, &inputs, &levels, &dir)?;
-                drop(start);
-                (
-                    QwenPolicy::load(&dir.join("model"), &device)?,
-                    st,
-                    Some(dir),
-                )
+        let skipped = match self.advantages(&mut kept, baselines.as_deref()) {
+            Err(e) => {
+                tracing::warn!(step = cx.step, "advantages unavailable, step skipped: {e}");
+                m.skipped = true;
+                m.skip_reason = Some(e.to_string());
+                true
             }
-            None => {
-                let lr = common.lr_for(start.num_parameters(), 5e-7);
-                let st = TrainerState::new(kind, &inputs, &levels, lr);
-                (start, st, None)
+            Ok(()) => {
+                (m.adv_mean, m.adv_std) = mean_std(
+                    kept.iter()
+                        .flat_map(|r| r.advantages.iter().map(|&a| f64::from(a))),
+                );
+                let st = self.update(cx.policy, cx.opt, &kept, cx.inputs.seed, cx.step)?;
+                let tok = st.tokens.max(1.0);
+                let n_upd = (st.updates + st.skipped_updates).max(1) as f64;
+                // Mean over the updates of the step (each update's loss is
+                // the sum of its micro-batch parts).
+                m.loss = st.loss / n_upd;
+                m.pg_loss = st.pg_loss / n_upd;
+                m.kl = self.reference.is_some().then(|| st.kl_sum / tok);
+                m.ppo_kl = -st.log_ratio_sum / tok;
+                m.entropy = st.entropy_sum / tok;
+                m.clip_frac = st.clipped / tok;
+                m.clip_frac_lower = st.clipped_lower / tok;
+                let grad_norm = st.grad_norms.iter().copied().fold(0.0f64, f64::max);
+                m.grad_norm = grad_norm.is_finite().then_some(grad_norm);
+                m.grad_clipped = st.grad_clipped as f64 / st.grad_norms.len().max(1) as f64;
+                m.lr = st.lr;
+                m.updates = st.updates;
+                m.skipped = st.updates == 0;
+                st.updates == 0
             }
         };
-        let total_updates = state.max_steps(&common) as usize * s.ppo_epochs * s.mini_batches;
-        let mut opt = Optimizer::new(
-            policy.trainable_vars(),
-            AdamWConfig {
-                lr: state.learning_rate,
-                weight_decay: common.weight_decay,
-                max_grad_norm: common.max_grad_norm,
-                ..AdamWConfig::default()
-            },
-            common.schedule(total_updates),
-        )?;
-        match &resume_dir {
-            Some(dir) => {
-                opt.load_state(&dir.join("optimizer.safetensors"))?;
-                layout.truncate_steps(state.step)?;
-                tracing::info!(step = state.step, "{kind}: resuming from {}", dir.display());
-            }
-            None => {
-                let _ = std::fs::remove_file(layout.steps());
-            }
-        }
-        policy.check_gradient_coverage()?;
-        tracing::info!(
-            "{kind}: {} parameters, lr {:.3e}, levels {:?}, {} prompts × {} samples per step",
-            policy.num_parameters(),
-            state.learning_rate,
-            state.levels,
-            s.prompts_per_step,
-            s.samples_per_prompt
-        );
-        let bar = progress(state.max_steps(&common), kind);
-        bar.set_position(state.step);
-        let mut last_saved = state.step;
-        loop {
-            if state.curriculum_done() || budget_spent(&state, common.max_minutes) {
-                break;
-            }
-            if inputs.cancel.is_cancelled() {
-                if state.step > last_saved {
-                    layout.save_checkpoint(&policy, &opt, &state, common.keep_checkpoints)?;
-                }
-                bar.abandon();
-                return Err(Error::Interrupted);
-            }
-            let Some(level) = state.level() else { break };
-            let t0 = Instant::now();
-            let (mut record, reward, skipped) = self.step(
-                &policy,
-                reference.as_ref(),
-                &mut opt,
-                &sources,
-                &verifiers,
-                &inputs,
-                level,
-                state.step,
-            )?;
-            if skipped {
-                state.skipped_steps += 1;
-                state.consecutive_bad += 1;
-                if state.consecutive_bad >= common.max_bad_steps {
-                    bar.abandon();
-                    return Err(Error::msg(format!(
-                        "trainer `{kind}`: {} steps in a row had non-finite loss or gradients (or no usable advantages); \
-                         stopped at step {}. The last good checkpoint is kept in {}",
-                        state.consecutive_bad,
-                        state.step + 1,
-                        layout.checkpoints().display()
-                    )));
-                }
-            } else {
-                state.consecutive_bad = 0;
-            }
-            state.advance(&common, Some(reward));
-            state.elapsed_s += t0.elapsed().as_secs_f64();
-            record["step"] = json!(state.step);
-            record["skipped_total"] = json!(state.skipped_steps);
-            record["step_s"] = json!(t0.elapsed().as_secs_f64());
-            layout.append_step(&record)?;
-            inputs.metrics.log(record.clone())?;
-            tracing::info!(
-                "{kind} step {} L{}: reward {:.3} acc {:.3} format {:.3} len {:.1} kl {} lr {:.2e}",
-                state.step,
-                level.0,
-                reward,
-                record["accuracy"].as_f64().unwrap_or(0.0),
-                record["format_ok"].as_f64().unwrap_or(0.0),
-                record["response_length"].as_f64().unwrap_or(0.0),
-                record["kl"]
-                    .as_f64()
-                    .map_or("-".into(), |k| format!("{k:.4}")),
-                record["lr"].as_f64().unwrap_or(0.0),
-            );
-            bar.set_position(state.step);
-            bar.set_message(format!(
-                "L{} reward {reward:.2} acc {:.2}",
-                level.0,
-                record["accuracy"].as_f64().unwrap_or(0.0)
-            ));
-            if common.checkpoint_every > 0 && state.step % common.checkpoint_every as u64 == 0 {
-                layout.save_checkpoint(&policy, &opt, &state, common.keep_checkpoints)?;
-                last_saved = state.step;
-            }
-        }
-        bar.finish();
-        finish(
-            &layout,
-            &policy,
-            &opt,
-            &mut state,
-            common.keep_checkpoints,
-            kind,
-        )
+        m.update_s = t1.elapsed().as_secs_f64();
+        m.tokens_per_s = gen_tokens as f64 / (m.rollout_s + m.update_s).max(1e-9);
+        Ok(StepOutcome {
+            metrics: m,
+            skipped,
+            reward: Some(reward),
+            rollouts: generated_count as u64,
+        })
     }
 }
 
@@ -641,105 +818,10 @@ pub(crate) fn verify_guarded(verifier: &dyn Verifier, task: &Task, text: &str) -
     }
 }
 
-pub(crate) fn budget_spent(state: &TrainerState, max_minutes: Option<f64>) -> bool {
-    max_minutes.is_some_and(|m| state.elapsed_s >= m * 60.0)
-}
-
-/// The output of a trainer that already finished in `layout`, if it did.
-pub(crate) fn finished_output(layout: &Layout, kind: &str) -> Result<Option<TrainOutput>> {
-    let done = layout.done();
-    if !(done.is_file() && layout.model().join("config.json").is_file()) {
-        return Ok(None);
-    }
-    let text = std::fs::read_to_string(&done).map_err(|e| Error::io(&done, e))?;
-    let v: serde_json::Value = serde_json::from_str(&text)?;
-    tracing::info!("{kind}: already finished in {}", layout.root.display());
-    Ok(Some(TrainOutput {
-        checkpoint: layout.model(),
-        steps: v.get("steps").and_then(|s| s.as_u64()).unwrap_or(0),
-        plots: v
-            .get("plots")
-            .and_then(|p| p.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(std::path::PathBuf::from))
-                    .collect()
-            })
-            .unwrap_or_default(),
-    }))
-}
-
-pub(crate) fn check_resumable(
-    st: &TrainerState,
-    kind: &str,
-    inputs: &TrainInputs,
-    levels: &[Level],
-    dir: &std::path::Path,
-) -> Result<()> {
-    let lv: Vec<u32> = levels.iter().map(|l| l.0).collect();
-    let seed = inputs.seed;
-    let refuse = |what: String| {
-        Err(Error::Checkpoint {
-            path: dir.to_path_buf(),
-            message: format!(
-                "holds the state of another run ({what}); remove the folder to start over"
-            ),
-        })
-    };
-    if st.kind != kind || st.seed != seed || st.levels != lv {
-        return refuse(format!(
-            "kind {}, seed {}, levels {:?}; this run: {kind}, {seed}, {lv:?}",
-            st.kind, st.seed, st.levels
-        ));
-    }
-    // Other shares would draw other tasks from the same step on.
-    if let Some(h) = st.holdout.filter(|h| *h != inputs.holdout) {
-        return refuse(format!(
-            "holdout test {} / validation {}; this run: {} / {}",
-            h.test, h.validation, inputs.holdout.test, inputs.holdout.validation
-        ));
-    }
-    Ok(())
-}
-
-/// Saves the final model, the last checkpoint and the done marker; plots.
-pub(crate) fn finish(
-    layout: &Layout,
-    policy: &QwenPolicy,
-    opt: &Optimizer,
-    state: &mut TrainerState,
-    keep: usize,
-    kind: &str,
-) -> Result<TrainOutput> {
-    state.finished = true;
-    layout.save_checkpoint(policy, opt, state, keep)?;
-    policy.save(&layout.model())?;
-    let plots = plot_curves(layout, kind);
-    let done = json!({
-        "kind": kind,
-        "steps": state.step,
-        "skipped_steps": state.skipped_steps,
-        "elapsed_s": state.elapsed_s,
-        "levels_completed": state.level_index.min(state.levels.len()),
-        "plots": plots.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-    });
-    let path = layout.done();
-    std::fs::write(&path, serde_json::to_vec_pretty(&done)?).map_err(|e| Error::io(&path, e))?;
-    tracing::info!(
-        "{kind}: finished after {} steps; model in {}",
-        state.step,
-        layout.model().display()
-    );
-    Ok(TrainOutput {
-        checkpoint: layout.model(),
-        steps: state.step,
-        plots,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use metaalign_core::Level;
 
     struct Panics;
     impl Verifier for Panics {

@@ -3,6 +3,7 @@
 //! means a file here plus a line in [`LossMode`].
 
 use metaalign_core::Result;
+use serde::{Deserialize, Serialize};
 
 use super::agg::AggMode;
 use super::masked::check_same_shape;
@@ -88,10 +89,12 @@ pub struct PolicyLossOutput {
     pub pg_clipfrac_lower: f64,
 }
 
-/// A policy loss by veRL name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A policy loss by veRL name (`policy_loss.loss_mode`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum LossMode {
     /// `vanilla`: PPO clip with asymmetric ranges and dual clip.
+    #[default]
     Vanilla,
     /// `gspo`: sequence-level ratio (geometric mean of token ratios), clipped.
     Gspo,
