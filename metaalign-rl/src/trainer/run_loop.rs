@@ -332,8 +332,8 @@ fn finish(
         "levels_completed": state.level_index.min(state.levels.len()),
         "plots": plots.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
     });
-    let path = layout.done();
-    std::fs::write(&path, serde_json::to_vec_pretty(&done)?).map_err(|e| Error::io(&path, e))?;
+    // The marker says "finished": never half-written.
+    metaalign_core::atomic::write_atomic(&layout.done(), &serde_json::to_vec_pretty(&done)?)?;
     tracing::info!(
         "{kind}: finished after {} steps; model in {}",
         state.step,
