@@ -69,7 +69,7 @@ async fn train(
 async fn main() -> anyhow::Result<()> {
     // Registrations of built-in kinds and plugins (only needed for configs
     // read from text; harmless here).
-    metaalign::link_builtins();
+    metaalign::install_default_plugins()?;
     let out: PathBuf = std::env::args()
         .nth(1)
         .map(PathBuf::from)

@@ -69,7 +69,7 @@ fn parse() -> Result<Args, String> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    metaalign::link_builtins();
+    metaalign::install_default_plugins()?;
     let args = parse()?;
     // A realistic mix: every task kind, levels 1-5.
     let mut tasks = Vec::new();

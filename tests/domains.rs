@@ -302,7 +302,7 @@ fn verify_task_choice_reads_letters_and_never_credits_two() {
 
 #[test]
 fn plan_warns_when_evaluate_scores_a_training_file() {
-    metaalign::link_builtins();
+    metaalign::install_default_plugins().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let text = format!(
         "[run]\nname = \"w\"\n\n[policy]\nkind = \"fresh\"\npreset = \"tiny\"\n\n\
@@ -341,7 +341,7 @@ fn plan_warns_when_evaluate_scores_a_training_file() {
 
 #[test]
 fn evaluate_scores_offline_responses_into_table_1() {
-    metaalign::link_builtins();
+    metaalign::install_default_plugins().unwrap();
     let dir = tempfile::tempdir().unwrap();
     // A second model's responses: everything wrong on math500, right on aime.
     let other = dir.path().join("other");
@@ -424,7 +424,7 @@ async fn post_labels(queries: &[&str], labels: &[Value]) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reward_service_scores_short_math_and_choice_labels() {
-    metaalign::link_builtins();
+    metaalign::install_default_plugins().unwrap();
     let queries = [
         "<think>3/4</think><answer>\\boxed{0.75}</answer>",
         "The final answer is $\\boxed{\\frac{2}{3}}$.",
@@ -450,7 +450,7 @@ async fn reward_service_scores_short_math_and_choice_labels() {
 /// `data_source` values to the math and choice verifiers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verl_shim_routes_data_sources() {
-    metaalign::link_builtins();
+    metaalign::install_default_plugins().unwrap();
     if Command::new("python3").arg("--version").output().is_err() {
         println!("skipped: python3 is not installed (the shim is Python)");
         return;
@@ -594,7 +594,7 @@ fn verify_task_code_agrees_with_the_labelled_sample_responses() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reward_service_runs_code_labels_and_kills_abandoned_requests() {
-    metaalign::link_builtins();
+    metaalign::install_default_plugins().unwrap();
     if !code_runs() {
         return;
     }
@@ -663,7 +663,7 @@ async fn reward_service_runs_code_labels_and_kills_abandoned_requests() {
 /// The veRL shim routes code data sources with veRL's test format.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verl_shim_routes_code_sources() {
-    metaalign::link_builtins();
+    metaalign::install_default_plugins().unwrap();
     if !code_runs() {
         return;
     }
@@ -724,7 +724,7 @@ print(json.dumps(out))
 
 #[test]
 fn evaluate_scores_offline_code_responses_with_pass_at_k() {
-    metaalign::link_builtins();
+    metaalign::install_default_plugins().unwrap();
     if !code_runs() {
         return;
     }

@@ -12,7 +12,7 @@ fn example(name: &str) -> PathBuf {
 }
 
 fn dry_run(name: &str) -> pipeline::Plan {
-    metaalign::link_builtins();
+    metaalign::install_default_plugins().unwrap();
     let p = Pipeline::from_file(example(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     pipeline::dry_run(&p, &RunOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
@@ -118,7 +118,7 @@ fn plugins_pipeline_uses_the_plugin_kinds() {
 
 #[test]
 fn plugin_kinds_are_registered_through_the_public_registry() {
-    metaalign::link_builtins();
+    metaalign::install_default_plugins().unwrap();
     use metaalign::core::registry::{find, Slot};
     for (slot, kind) in [
         (Slot::Task, "arithmetic"),
@@ -128,7 +128,7 @@ fn plugin_kinds_are_registered_through_the_public_registry() {
         (Slot::Stage, "merge_search"),
     ] {
         let reg = find(slot, kind).unwrap_or_else(|| panic!("{slot} kind {kind} not registered"));
-        metaalign::core::config::check_example(reg).unwrap();
+        metaalign::core::registry::check_example(&reg).unwrap();
     }
     // the arithmetic domain's verifier is found from a task record's kind
     let verifier = metaalign::core::config::verifier_for_kind("arithmetic").unwrap();
@@ -200,4 +200,42 @@ fn code_domain_plans_training_and_evaluation() {
         assert!(example("../data").join(file).is_file(), "{file}");
     }
     assert!(example("../data/responses/reference/code.jsonl").is_file());
+}
+
+#[test]
+fn every_example_pipeline_plans() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pipelines");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().to_string();
+            name.ends_with(".toml").then_some(name)
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 8, "{names:?}");
+    for name in &names {
+        dry_run(name);
+    }
+}
+
+#[test]
+fn rl_sweep_compares_the_five_algorithms_on_one_warm_start() {
+    let plan = dry_run("rl-sweep.toml");
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+    let aligned: Vec<&str> = plan
+        .stages
+        .iter()
+        .filter(|s| s.kind == "align")
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(aligned, ["reinforce_pp", "grpo", "dr_grpo", "dapo", "gspo"]);
+    let text = std::fs::read_to_string(example("rl-sweep.toml")).unwrap();
+    for kind in ["reinforce_pp", "grpo", "dr_grpo", "dapo", "gspo"] {
+        assert!(
+            text.contains(&format!("kind = \"{kind}\", learning_rate = 0.0001")),
+            "{kind}"
+        );
+    }
+    assert_eq!(text.matches("max_rollouts = 13312").count(), 5);
 }

@@ -64,7 +64,7 @@ fn save_fresh_model(dir: &Path, seed: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grid_search_keeps_the_best_point_and_resumes() {
-    metaalign::link_builtins();
+    metaalign::install_default_plugins().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let a = tmp.path().join("a");
     let b = tmp.path().join("b");
@@ -124,7 +124,7 @@ search = { grid = [[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]], validation = { tasks = [
 
 #[test]
 fn bad_search_configs_name_the_problem() {
-    metaalign::link_builtins();
+    metaalign::install_default_plugins().unwrap();
     let cases = [
         (
             "models = [{ from = \"a.model\" }, { from = \"b.model\" }]\nmethod = { kind = \"linear\" }\nsearch = { grid = [[1.0]], validation = { tasks = [\"deduction\"] } }",
@@ -171,7 +171,7 @@ fn bad_search_configs_name_the_problem() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn several_methods_are_searched_and_the_best_is_kept() {
-    metaalign::link_builtins();
+    metaalign::install_default_plugins().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let (base, a, b) = (
         tmp.path().join("base"),

@@ -93,7 +93,7 @@ fn induction_steps(run_dir: &Path) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn miniature_recipe_interrupted_and_resumed_to_completion() {
-    metaalign::link_builtins();
+    metaalign::install_default_plugins().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("mini.toml");
     std::fs::write(&file, PIPELINE).unwrap();

@@ -10,7 +10,7 @@ use metaalign::core::pipeline::{self, Pipeline, RunOptions, StageStatus};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ci_sized_quickstart_runs_every_stage_and_reports_the_claims() {
-    metaalign::link_builtins();
+    metaalign::install_default_plugins().unwrap();
     let example =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pipelines/quickstart-ci.toml");
     let text = std::fs::read_to_string(&example).unwrap();

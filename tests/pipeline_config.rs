@@ -142,7 +142,7 @@ fn unknown_kinds_list_the_known_kinds_of_their_slot() {
         ],
     );
     for kind in registry::kinds(Slot::Stage) {
-        assert!(e.contains(kind), "{kind} not listed: {e}");
+        assert!(e.contains(&kind), "{kind} not listed: {e}");
     }
 
     let text = format!("{HEAD}[tasks.d]\nkind = \"deducton\"\n");
@@ -156,7 +156,7 @@ fn unknown_kinds_list_the_known_kinds_of_their_slot() {
         ],
     );
     for kind in registry::kinds(Slot::Task) {
-        assert!(e.contains(kind), "{kind} not listed: {e}");
+        assert!(e.contains(&kind), "{kind} not listed: {e}");
     }
 
     let text = format!("{HEAD}[policy]\nkind = \"nope\"\n");

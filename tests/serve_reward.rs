@@ -20,7 +20,7 @@ use metaalign::{Level, Task};
 use serde_json::{json, Value};
 
 fn tasks() -> Vec<Task> {
-    metaalign::link_builtins();
+    metaalign::install_default_plugins().unwrap();
     let mut out = Vec::new();
     for kind in ["deduction", "induction", "abduction"] {
         let g = default_task_source(kind).unwrap();

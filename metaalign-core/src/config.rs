@@ -2,8 +2,9 @@
 //! deserializes from the same TOML as the built-in ones (`kind = "..."`).
 //!
 //! A config is the factory of its component: `build()` returns the running
-//! thing. Each implementation also registers itself with
-//! [`crate::register!`] so it is listed with a description and an example.
+//! thing. A [`Plugin`](crate::registry::Plugin) adds each implementation to
+//! the [`Registry`](crate::registry::Registry) with a description and an
+//! example value.
 
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use serde::de::DeserializeOwned;
 use crate::error::{Error, Result};
 use crate::merge::Merger;
 use crate::pipeline::{InputRef, OutputDecl, StageContext, StageOutputs, ValidateContext};
-use crate::registry::{Registration, Slot};
+use crate::registry::Slot;
 use crate::reward::RewardScheme;
 use crate::task::TaskGenerator;
 use crate::trainer::Trainer;
@@ -195,37 +196,11 @@ pub fn reserialize_slot_toml(slot: Slot, text: &str, origin: &str) -> Result<Str
     with_slot_object!(slot, text, origin, go)
 }
 
-/// Checks that a registration's example config parses into its slot's
-/// trait object, with the registered kind, and survives a TOML round trip
-/// (parse -> write -> parse gives the same value).
-pub fn check_example(reg: &Registration) -> Result<()> {
-    let origin = format!(
-        "example of {} kind `{}` ({})",
-        reg.slot, reg.kind, reg.origin
-    );
-    let first = parse_slot_toml(reg.slot, reg.example, &origin)?;
-    let kind = first.get("kind").and_then(|k| k.as_str()).unwrap_or("");
-    if kind != reg.kind {
-        return Err(Error::Registry(format!(
-            "{origin}: parses as kind `{kind}`; the typetag name and the registered kind must agree"
-        )));
-    }
-    let written = reserialize_slot_toml(reg.slot, reg.example, &origin)?;
-    let second = parse_slot_toml(reg.slot, &written, &format!("{origin}, written back"))?;
-    if first != second {
-        return Err(Error::Registry(format!(
-            "{origin}: changes in a TOML round trip:\n  first:  {first}\n  second: {second}\n  written TOML:\n{written}"
-        )));
-    }
-    Ok(())
-}
-
-/// Builds the task source of a registered kind with its default settings.
-/// Every task config must therefore deserialize from `kind = "..."` alone;
-/// this is how a task record's `kind` finds its verifier.
+/// Builds the default generator of a task kind in the installed
+/// [`registry`](crate::registry): how a task record's `kind` finds its
+/// verifier and solver.
 pub fn default_task_source(kind: &str) -> Result<Arc<dyn TaskGenerator>> {
-    let config: Box<dyn TaskConfig> = from_toml_str(&format!("kind = {kind:?}"), "task kind")?;
-    config.build()
+    crate::registry::installed().task_source(kind)
 }
 
 /// The verifier for tasks of a registered kind (see [`default_task_source`]).

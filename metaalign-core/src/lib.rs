@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod holdout;
 pub mod merge;
+pub mod paper;
 pub mod pipeline;
 pub mod policy;
 pub mod progress;
@@ -29,8 +30,9 @@ pub use config::{
 pub use error::{Error, Result};
 pub use holdout::{HoldOut, Part};
 pub use merge::{MergeInputs, MergeModel, MergeOptions, MergeSummary, Merger};
+pub use paper::{PaperImporter, PaperRecord};
 pub use policy::{Generation, Policy, SamplingParams};
-pub use registry::{Registration, Slot};
+pub use registry::{Plugin, Registration, Registry, Slot};
 pub use reward::RewardScheme;
 pub use task::{Ability, ChatMessage, Level, Solution, Task, TaskGenerator};
 pub use trainer::{TrainInputs, Trainer};
@@ -39,7 +41,6 @@ pub use verdict::{Outcome, Verdict, Verifier};
 /// Re-exported so that plugins build [`Verdict`] texts without a direct
 /// dependency.
 pub use compact_str::{format_compact, CompactString, ToCompactString};
-/// Re-exported so that `register!` works from any crate without a direct
-/// dependency on `inventory` / `typetag`.
-pub use inventory;
+/// Re-exported so that a plugin's `#[metaalign_core::typetag::serde(name =
+/// "...")]` works without a direct dependency on `typetag`.
 pub use typetag;

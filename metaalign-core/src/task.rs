@@ -137,6 +137,39 @@ pub struct Task {
     pub rationale: Option<String>,
 }
 
+impl Task {
+    /// A task made by `generator`: its kind and ability, the id
+    /// `KIND-L<level>-<index>`, the prompt `system` + `user: puzzle`, and the
+    /// solver's answer and rationale. Generators of every domain build their
+    /// tasks this way, so a new domain writes none of it by hand.
+    pub fn generated(
+        generator: &(impl TaskGenerator + ?Sized),
+        level: Level,
+        index: u64,
+        system: &str,
+        puzzle: String,
+        solution: Solution,
+        ground_truth: serde_json::Value,
+    ) -> Self {
+        let kind = generator.kind().to_string();
+        Task {
+            id: format!("{kind}-L{}-{index}", level.0),
+            ability: generator.ability(),
+            kind,
+            level,
+            prompt: vec![
+                ChatMessage::new("system", system),
+                ChatMessage::new("user", puzzle.clone()),
+            ],
+            puzzle,
+            templated: false,
+            answer: solution.answer,
+            ground_truth,
+            rationale: solution.rationale,
+        }
+    }
+}
+
 /// Makes tasks of one kind at graded difficulty.
 pub trait TaskGenerator: Send + Sync {
     /// Registered kind name (`"deduction"`).

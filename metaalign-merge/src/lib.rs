@@ -3,7 +3,7 @@
 //!
 //! - [`methods`]: the built-in strategies (`linear`, `task_arithmetic`,
 //!   `ties`, `dare_linear`, `dare_ties`, `breadcrumbs`, `breadcrumbs_ties`,
-//!   `slerp`, `model_stock`), each a registered `Merge` kind.
+//!   `slerp`, `model_stock`), each a `Merge` kind of [`MergePlugin`].
 //! - [`method::TensorMerge`]: the per-tensor contract a plugin implements to
 //!   add a strategy while reusing the engine.
 //! - [`engine`]: validation, streaming, parallelism, sharded output, atomic rename.
@@ -17,6 +17,7 @@ pub mod mergekit;
 pub mod method;
 pub mod methods;
 pub mod params;
+pub mod plugin;
 pub mod spec;
 pub mod writer;
 
@@ -25,7 +26,5 @@ pub use dtype::FloatDType;
 pub use engine::{peak_rss_bytes, run_merge, MergePlan, PlanModel};
 pub use method::{BaseUse, MethodMerger, ModelParams, TensorContext, TensorMerge};
 pub use params::{FilteredValue, LayerPosition, ParamValue};
+pub use plugin::MergePlugin;
 pub use spec::{MergeSpec, MergeStageConfig};
-
-/// Referenced by the facade so the linker keeps this crate's registrations.
-pub fn link() {}

@@ -449,13 +449,6 @@ impl StageConfig for MergeStageConfig {
     }
 }
 
-metaalign_core::register! {
-    slot: Stage,
-    kind: "merge",
-    description: "merge earlier stages' models (linear, ties, dare, slerp, ...) into `model`",
-    example: "kind = \"merge\"\nmodels = [{ from = \"deduction.model\", weight = 1.0 }, { from = \"induction.model\", weight = 0.2 }]\nmethod = { kind = \"linear\" }",
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,7 +25,7 @@ fn mean(records: &[serde_json::Value], key: &str) -> f64 {
 }
 
 fn main() -> metaalign_core::Result<()> {
-    metaalign_tasks::link();
+    metaalign_core::registry::ensure(&metaalign_tasks::TasksPlugin).unwrap();
     let args: Vec<String> = std::env::args().collect();
     let preset = args.get(1).cloned().unwrap_or_else(|| "tiny".into());
     let steps: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(4);

@@ -6,10 +6,9 @@ use std::path::Path;
 use metaalign_core::pipeline::{self, Pipeline, RunOptions, StageStatus};
 
 fn link() {
-    metaalign_rl::link();
-    metaalign_tasks::link();
+    metaalign_core::registry::ensure(&metaalign_rl::RlPlugin).unwrap();
     // The evidence pipeline's second task is the arithmetic plugin domain.
-    metaalign_domain_arithmetic::link();
+    metaalign_core::registry::ensure(&metaalign_domain_arithmetic::ArithmeticPlugin).unwrap();
 }
 
 #[test]

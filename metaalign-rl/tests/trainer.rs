@@ -28,7 +28,7 @@ fn inputs(
     reward: Arc<dyn RewardScheme>,
     cancel: CancelFlag,
 ) -> TrainInputs {
-    metaalign_tasks::link();
+    metaalign_core::registry::ensure(&metaalign_tasks::TasksPlugin).unwrap();
     let mut tasks = BTreeMap::new();
     // Puzzle-only prompts keep the test quick (the full chat prompt is ~700
     // characters); the trainer code path is the same.

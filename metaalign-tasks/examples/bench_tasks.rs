@@ -182,11 +182,11 @@ fn gen_one(g: &dyn TaskGenerator, level: Level, i: u64) -> Task {
 }
 
 fn main() {
-    metaalign_tasks::link();
+    metaalign_core::registry::ensure(&metaalign_tasks::TasksPlugin).unwrap();
     let args = parse_args();
     let budget = Duration::from_secs_f64(args.secs);
     let threads = rayon::current_num_threads();
-    let mut task_kinds: Vec<String> = kinds(Slot::Task).into_iter().map(str::to_string).collect();
+    let mut task_kinds: Vec<String> = kinds(Slot::Task);
     for k in ["deduction", "induction", "abduction"] {
         if !task_kinds.iter().any(|x| x == k) && default_task_source(k).is_ok() {
             task_kinds.push(k.to_string());

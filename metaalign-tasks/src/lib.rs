@@ -9,8 +9,7 @@ pub mod deduction;
 pub mod generate;
 pub mod induction;
 pub mod logic;
+pub mod plugin;
 
 pub use common::{check_format, extract_answer, BinaryReward, ChatTemplate, PaperReward};
-
-/// Referenced by the facade so the linker keeps this crate's registrations.
-pub fn link() {}
+pub use plugin::TasksPlugin;

@@ -12,6 +12,8 @@ use metaalign_tasks::induction::{
 };
 
 fn paper_dir() -> Option<PathBuf> {
+    // The paper's importers come with the task plugin.
+    metaalign_core::registry::ensure(&metaalign_tasks::TasksPlugin).unwrap();
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/paper-data/Induction");
     if dir.is_dir() {
         Some(dir)

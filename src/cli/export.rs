@@ -56,7 +56,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--abilities is empty");
     }
     for k in &kinds {
-        if !known.contains(&k.as_str()) {
+        if !known.contains(k) {
             anyhow::bail!("unknown task kind `{k}` (registered: {})", known.join(", "));
         }
     }

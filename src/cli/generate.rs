@@ -47,7 +47,7 @@ pub struct GenerateArgs {
 
 pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let known = kinds(Slot::Task);
-    if !known.contains(&args.task.as_str()) {
+    if !known.contains(&args.task) {
         anyhow::bail!(
             "unknown task kind `{}` (registered: {})",
             args.task,

@@ -1,8 +1,9 @@
-//! `metaalign list`: every registered kind, grouped by slot.
+//! `metaalign list`: every installed kind, grouped by slot.
 
 use std::process::ExitCode;
 
 use clap::Args;
+use metaalign_core::Slot;
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
@@ -12,8 +13,12 @@ pub struct ListArgs {
 }
 
 pub fn run(args: ListArgs) -> anyhow::Result<ExitCode> {
-    let registry = metaalign_core::registry::all()?;
-    for (slot, regs) in registry {
+    let registry = metaalign_core::registry::installed();
+    for slot in Slot::ALL {
+        let mut regs = registry.of(slot).peekable();
+        if regs.peek().is_none() {
+            continue;
+        }
         println!("{slot}:");
         for reg in regs {
             println!("  {:<18} {}", reg.kind, reg.description);

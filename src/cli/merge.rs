@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
-use metaalign::merge::mergekit::import_yaml;
-use metaalign::merge::spec::parse_size;
-use metaalign::merge::MergeSpec;
+use crate::merge::mergekit::import_yaml;
+use crate::merge::spec::parse_size;
+use crate::merge::MergeSpec;
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["config", "mergekit_yaml"])))]
@@ -66,7 +66,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
         (imported.method, imported.inputs)
     };
     if let Some(d) = &args.dtype {
-        d.parse::<metaalign::merge::FloatDType>()?;
+        d.parse::<crate::merge::FloatDType>()?;
         inputs.options.out_dtype = Some(d.clone());
     }
     if let Some(seed) = args.seed {

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::serve::{bind, read_token_file, ServeConfig};
 use clap::Args;
-use metaalign::serve::{bind, read_token_file, ServeConfig};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -45,7 +45,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         ..ServeConfig::default()
     };
     if let Some(dir) = &args.model {
-        config.template = metaalign::tasks::common::ChatTemplate::from_checkpoint(dir)?;
+        config.template = crate::tasks::common::ChatTemplate::from_checkpoint(dir)?;
     }
     if let Some(w) = args.workers {
         config.workers = w.max(1);

@@ -492,10 +492,3 @@ fn record_in_run_report(run_dir: &Path, stage: &str, summary: &serde_json::Value
     doc["search"][stage] = summary.clone();
     write_atomic(&path, serde_json::to_string_pretty(&doc)?.as_bytes())
 }
-
-metaalign_core::register! {
-    slot: Stage,
-    kind: "merge_search",
-    description: "merge with the best weights (and method, given several) of a small grid, scored on a validation split (greedy pass@1)",
-    example: "kind = \"merge_search\"\nmodels = [{ from = \"deduction.model\" }, { from = \"induction.model\" }]\nmethod = { kind = \"linear\" }\nsearch = { grid = [[1.0, 0.2], [1.0, 1.0]], validation = { tasks = [\"deduction\", \"induction\"], count = 20, levels = [1] } }",
-}

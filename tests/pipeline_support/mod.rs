@@ -1,7 +1,7 @@
 //! Test-only kinds for the pipeline tests: stages that write small files,
 //! count how often they ran, fail or get interrupted on request, and a
-//! policy kind that materializes a marker directory. They register through
-//! the same public API as every other kind.
+//! policy kind that materializes a marker directory. They are added by
+//! [`TestKinds`], a plugin like any other.
 
 #![allow(dead_code)]
 
@@ -121,13 +121,6 @@ impl StageConfig for ProduceStage {
     }
 }
 
-metaalign_core::register! {
-    slot: Stage,
-    kind: "test_produce",
-    description: "test stage: writes a value file (optionally derived from an input model)",
-    example: "kind = \"test_produce\"\nvalue = \"a\"\n",
-}
-
 /// Reads a model and writes a summary file; counts its steps in
 /// `<stage>/progress.txt` and resumes from there. If `<run dir>/cancel-at`
 /// holds a number k, it sets the cancel flag after step k (simulating Ctrl-C).
@@ -187,13 +180,6 @@ impl StageConfig for StepsStage {
     }
 }
 
-metaalign_core::register! {
-    slot: Stage,
-    kind: "test_steps",
-    description: "test stage: resumable steps over an input model, writes a summary file",
-    example: "kind = \"test_steps\"\nmodel = \"policy\"\nsteps = 3\n",
-}
-
 /// A policy that materializes `<dir>/model/value.txt`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -225,13 +211,6 @@ impl PolicyConfig for TestPolicy {
     }
 }
 
-metaalign_core::register! {
-    slot: Policy,
-    kind: "test_policy",
-    description: "test policy: a directory with a value file",
-    example: "kind = \"test_policy\"\nvalue = \"p\"\n",
-}
-
 /// Writes `text` to `dir/name` and returns the path.
 pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
@@ -239,7 +218,41 @@ pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-/// Keeps the library's registrations linked.
+/// The test kinds, added like any plugin's.
+pub struct TestKinds;
+
+impl metaalign_core::Plugin for TestKinds {
+    fn build(&self, registry: &mut metaalign_core::Registry) {
+        registry
+            .add_stage(
+                "test stage: writes a value file (optionally derived from an input model)",
+                ProduceStage {
+                    from: None,
+                    value: "a".into(),
+                    fail: false,
+                    tasks: Vec::new(),
+                    reward: None,
+                },
+            )
+            .add_stage(
+                "test stage: resumable steps over an input model, writes a summary file",
+                StepsStage {
+                    model: "policy".into(),
+                    steps: 3,
+                },
+            )
+            .add_policy(
+                "test policy: a directory with a value file",
+                TestPolicy {
+                    value: "p".into(),
+                    data: None,
+                },
+            );
+    }
+}
+
+/// Installs the built-in kinds and the test kinds.
 pub fn init() {
-    metaalign::link_builtins();
+    metaalign::install_default_plugins().unwrap();
+    metaalign_core::registry::ensure(&TestKinds).unwrap();
 }

@@ -195,10 +195,7 @@ fn improve_message(message: &str, path: &KeyPath) -> String {
                 .filter(|s| !s.is_empty())
                 .collect();
             let slot = Slot::ALL.into_iter().find(|slot| {
-                let mut known: Vec<String> = registry::kinds(*slot)
-                    .into_iter()
-                    .map(str::to_string)
-                    .collect();
+                let mut known: Vec<String> = registry::kinds(*slot);
                 let mut given_names = names.clone();
                 known.sort();
                 given_names.sort();

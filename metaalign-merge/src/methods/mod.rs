@@ -58,17 +58,10 @@ impl MergeConfig for LinearConfig {
     }
 }
 
-metaalign_core::register! {
-    slot: Merge,
-    kind: "linear",
-    description: "weighted average Σwᵢθᵢ/Σwᵢ (bit-exact with mergekit); normalize = false for the raw sum",
-    example: "kind = \"linear\"\nnormalize = true",
-}
-
 macro_rules! task_arithmetic_kind {
     ($config:ident, $kind:literal, $sparsification:expr, $consensus:expr,
      normalize: $normalize:literal = $ndef:literal, rescale: $rescale:literal = $rdef:literal,
-     $desc:literal, $example:literal) => {
+     $desc:literal) => {
         #[doc = concat!("`", $kind, "`: ", $desc)]
         #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
         #[serde(deny_unknown_fields)]
@@ -95,6 +88,9 @@ macro_rules! task_arithmetic_kind {
         }
 
         impl $config {
+            /// One line for `metaalign list`.
+            pub const DESCRIPTION: &'static str = $desc;
+
             /// The per-tensor method this config describes.
             pub fn method(&self) -> TaskArithmeticFamily {
                 TaskArithmeticFamily {
@@ -114,45 +110,32 @@ macro_rules! task_arithmetic_kind {
                 Ok(Box::new(MethodMerger::new(self.method())))
             }
         }
-
-        metaalign_core::register! {
-            slot: Merge,
-            kind: $kind,
-            description: $desc,
-            example: $example,
-        }
     };
 }
 
 task_arithmetic_kind!(TaskArithmeticConfig, "task_arithmetic", None, false,
             normalize: false = "no", rescale: false = "no",
-            "base + λ·Σwᵢ(θᵢ − base) (per-model `weight`; base required)",
-            "kind = \"task_arithmetic\"\nnormalize = false\nlambda = 1.0");
+            "base + λ·Σwᵢ(θᵢ − base) (per-model `weight`; base required)");
 
 task_arithmetic_kind!(TiesConfig, "ties", Some(Sparsification::Magnitude), true,
             normalize: true = "yes", rescale: false = "no",
-            "TIES: trim task vectors to the top `density` magnitudes, elect signs, disjoint mean (per-model `weight`, `density`)",
-            "kind = \"ties\"\nnormalize = true\nlambda = 1.0");
+            "TIES: trim task vectors to the top `density` magnitudes, elect signs, disjoint mean (per-model `weight`, `density`)");
 
 task_arithmetic_kind!(DareLinearConfig, "dare_linear", Some(Sparsification::Random), false,
             normalize: false = "no", rescale: true = "yes",
-            "DARE: seeded random drop of task-vector entries (keep `density`), L1 rescale, weighted sum",
-            "kind = \"dare_linear\"\nrescale = true");
+            "DARE: seeded random drop of task-vector entries (keep `density`), L1 rescale, weighted sum");
 
 task_arithmetic_kind!(DareTiesConfig, "dare_ties", Some(Sparsification::Random), true,
             normalize: false = "no", rescale: true = "yes",
-            "DARE + TIES sign consensus: seeded random drop, L1 rescale, sign election",
-            "kind = \"dare_ties\"\nrescale = true");
+            "DARE + TIES sign consensus: seeded random drop, L1 rescale, sign election");
 
 task_arithmetic_kind!(BreadcrumbsConfig, "breadcrumbs", Some(Sparsification::MagnitudeOutliers), false,
             normalize: false = "no", rescale: false = "no",
-            "Model Breadcrumbs: drop the top `gamma` and the smallest entries of each task vector (keep `density`)",
-            "kind = \"breadcrumbs\"\nlambda = 1.0");
+            "Model Breadcrumbs: drop the top `gamma` and the smallest entries of each task vector (keep `density`)");
 
 task_arithmetic_kind!(BreadcrumbsTiesConfig, "breadcrumbs_ties", Some(Sparsification::MagnitudeOutliers), true,
             normalize: false = "no", rescale: false = "no",
-            "Model Breadcrumbs with TIES sign consensus",
-            "kind = \"breadcrumbs_ties\"");
+            "Model Breadcrumbs with TIES sign consensus");
 
 /// `slerp`: spherical interpolation between `base` (t = 0) and one model (t = 1).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -167,13 +150,6 @@ impl MergeConfig for SlerpConfig {
     fn build(&self) -> Result<Box<dyn Merger>> {
         Ok(Box::new(MethodMerger::new(Slerp { t: self.t.clone() })))
     }
-}
-
-metaalign_core::register! {
-    slot: Merge,
-    kind: "slerp",
-    description: "spherical interpolation between the base (t = 0) and one model (t = 1), lerp when near-parallel",
-    example: "kind = \"slerp\"\nt = [0.0, 0.5, 1.0]",
 }
 
 /// `model_stock`: base plus ≥ 2 models, interpolation from their offsets' angle.
@@ -192,11 +168,4 @@ impl MergeConfig for ModelStockConfig {
             filter_wise: self.filter_wise,
         })))
     }
-}
-
-metaalign_core::register! {
-    slot: Merge,
-    kind: "model_stock",
-    description: "Model Stock: base plus ≥ 2 models, ratio from the mean cosine of their offsets",
-    example: "kind = \"model_stock\"\nfilter_wise = false",
 }

@@ -173,6 +173,29 @@ pub struct EvaluateStage {
 }
 
 impl EvaluateStage {
+    /// `models` on `tasks` with every other setting at its default.
+    pub fn new(models: ModelMap, tasks: Vec<String>) -> Self {
+        Self {
+            models,
+            responses: ModelMap::default(),
+            tasks,
+            levels: None,
+            count: default_count(),
+            avg_k: 0,
+            temperature: default_temperature(),
+            top_p: default_top_p(),
+            top_k: None,
+            max_new_tokens: default_max_new_tokens(),
+            batch_size: default_batch_size(),
+            oracle: Vec::new(),
+            tables: Vec::new(),
+            claims: None,
+            compare: Vec::new(),
+            seed: None,
+            split: Split::Test,
+        }
+    }
+
     fn options(&self, run: &RunSettings) -> EvalOptions {
         EvalOptions {
             count: self.count,
@@ -583,13 +606,6 @@ impl StageConfig for EvaluateStage {
     }
 }
 
-metaalign_core::register! {
-    slot: Stage,
-    kind: "evaluate",
-    description: "greedy pass@1, avg@k, pass@k, oracle ensemble, format and length of models on held-out tasks; report.json, report.md tables and PNG charts",
-    example: "kind = \"evaluate\"\nmodels = { base = \"policy\", trained = \"train.model\" }\ntasks = [\"deduction\"]\nlevels = [1]\ncount = 50\navg_k = 4\ntemperature = 0.7\noracle = [\"base\", \"trained\"]",
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -633,7 +649,7 @@ mod tests {
     }
 
     fn stage() -> EvaluateStage {
-        metaalign_tasks::link();
+        metaalign_core::registry::ensure(&metaalign_tasks::TasksPlugin).unwrap();
         let text = r#"
             models = { b = "policy", a = "policy" }
             tasks = ["deduction"]

@@ -112,13 +112,6 @@ impl PolicyConfig for FreshPolicyConfig {
     }
 }
 
-metaalign_core::register! {
-    slot: Policy,
-    kind: "fresh",
-    description: "a new seeded Qwen2-architecture model (preset tiny/small or an explicit spec) with a character tokenizer",
-    example: "kind = \"fresh\"\npreset = \"tiny\"",
-}
-
 /// `kind = "hf"`: an existing Hugging Face checkpoint directory (Qwen2 or
 /// Llama architecture).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -156,11 +149,4 @@ impl PolicyConfig for HfPolicyConfig {
         }
         Ok(self.path.clone())
     }
-}
-
-metaalign_core::register! {
-    slot: Policy,
-    kind: "hf",
-    description: "an existing Hugging Face checkpoint directory (Qwen2 / Llama architecture, safetensors)",
-    example: "kind = \"hf\"\npath = \"models/Qwen2.5-1.5B-Instruct\"",
 }

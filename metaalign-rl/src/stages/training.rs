@@ -6,8 +6,7 @@ use metaalign_core::pipeline::{
     Artifact, ArtifactKind, InputRef, OutputDecl, StageContext, StageOutputs, ValidateContext,
 };
 use metaalign_core::{
-    register, Error, Level, Result, RewardConfig, StageConfig, TaskGenerator, TrainInputs,
-    TrainerConfig,
+    Error, Level, Result, RewardConfig, StageConfig, TaskGenerator, TrainInputs, TrainerConfig,
 };
 use serde::{Deserialize, Serialize};
 
@@ -231,13 +230,6 @@ impl StageConfig for SftStage {
     }
 }
 
-register! {
-    slot: Stage,
-    kind: "sft",
-    description: "supervised warm-up: <think>rationale</think><answer>…</answer> on generated tasks; outputs `model`",
-    example: "kind = \"sft\"\nfrom = \"policy\"\ntasks = [\"deduction\", \"induction\", \"abduction\"]\nlevels = [1]\ntrainer = { kind = \"sft\", learning_rate = 0.001, steps_per_level = 100 }\n",
-}
-
 /// `kind = "align"` (stage A): one specialist trained with RL on one
 /// meta-ability, level by level.
 #[derive(Debug, Serialize, Deserialize)]
@@ -292,13 +284,6 @@ impl StageConfig for AlignStage {
     }
 }
 
-register! {
-    slot: Stage,
-    kind: "align",
-    description: "stage A: RL one specialist on one meta-ability with a level curriculum (reinforce_pp + paper reward by default); outputs `model`",
-    example: "kind = \"align\"\nfrom = \"warmup.model\"\ntask = \"deduction\"\nlevels = [1, 2]\ntrainer = { kind = \"reinforce_pp\", learning_rate = 0.0002 }\nreward = { kind = \"paper\" }\n",
-}
-
 /// `kind = "domain_rl"` (stage C): RL on a downstream domain from the
 /// merged model.
 #[derive(Debug, Serialize, Deserialize)]
@@ -351,11 +336,4 @@ impl StageConfig for DomainRlStage {
     async fn run(&self, ctx: StageContext) -> Result<StageOutputs> {
         self.plan().run(ctx).await
     }
-}
-
-register! {
-    slot: Stage,
-    kind: "domain_rl",
-    description: "stage C: RL on a downstream domain (grpo + binary reward by default); outputs `model`",
-    example: "kind = \"domain_rl\"\nfrom = \"merged.model\"\ntasks = [\"arithmetic\"]\ntrainer = { kind = \"grpo\", samples_per_prompt = 4 }\nreward = { kind = \"binary\" }\n",
 }

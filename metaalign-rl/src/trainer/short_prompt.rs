@@ -14,8 +14,8 @@
 use std::sync::Arc;
 
 use metaalign_core::{
-    register, Ability, ChatMessage, Level, Result, Solution, Task, TaskConfig, TaskContext,
-    TaskGenerator, Verifier,
+    Ability, ChatMessage, Level, Result, Solution, Task, TaskConfig, TaskContext, TaskGenerator,
+    Verifier,
 };
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +33,15 @@ pub struct ShortPromptConfig {
     /// Appended to the puzzle on its own line (default: nothing).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub instruction: String,
+}
+
+impl Default for ShortPromptConfig {
+    fn default() -> Self {
+        Self {
+            inner: default_inner(),
+            instruction: String::new(),
+        }
+    }
 }
 
 #[typetag::serde(name = "short_prompt")]
@@ -54,13 +63,6 @@ impl TaskConfig for ShortPromptConfig {
     fn is_fixed_set(&self) -> bool {
         self.inner.is_fixed_set()
     }
-}
-
-register! {
-    slot: Task,
-    kind: "short_prompt",
-    description: "layer: the inner source's tasks with the puzzle alone as the prompt (cheap prompts for tiny-model experiments)",
-    example: "kind = \"short_prompt\"\ninner = { kind = \"induction\" }\n",
 }
 
 /// The generator of the `short_prompt` layer.

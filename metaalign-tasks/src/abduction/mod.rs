@@ -12,8 +12,8 @@ pub mod solve;
 use std::sync::Arc;
 
 use metaalign_core::{
-    format_compact, register, seed::Rng, Ability, ChatMessage, CompactString, Error, Level,
-    Outcome, Result, Solution, Task, TaskConfig, TaskGenerator, Verdict, Verifier,
+    format_compact, seed::Rng, Ability, ChatMessage, CompactString, Error, Level, Outcome, Result,
+    Solution, Task, TaskConfig, TaskGenerator, Verdict, Verifier,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -64,13 +64,6 @@ impl TaskConfig for AbductionConfig {
         }
         Ok(Arc::new(AbductionGenerator::new(self.clone())))
     }
-}
-
-register! {
-    slot: Task,
-    kind: "abduction",
-    description: "Reverse rule-graph search: which goals do the premises and known atoms entail (levels 1-5 as in the paper and beyond)",
-    example: "kind = \"abduction\"\nmax_level = 10\nrationale = true\nrationale_style = \"full\"\n",
 }
 
 /// Generator, solver and verifier of abduction tasks.

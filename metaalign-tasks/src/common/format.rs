@@ -189,6 +189,26 @@ pub fn judge_response(
     format.verdict(outcome, parsed, details)
 }
 
+/// [`judge_response`] for answers with one right value: `normalize` turns
+/// the answer text into its canonical form (`None`: unparseable), and the
+/// answer is correct when that equals `expected`.
+pub fn judge_answer(
+    task: &Task,
+    response: &str,
+    expected: &str,
+    normalize: impl FnOnce(&str) -> Option<String>,
+) -> Verdict {
+    judge_response(task, response, |answer| {
+        let parsed = normalize(answer).map(CompactString::from);
+        let outcome = match &parsed {
+            None => Outcome::Unparseable,
+            Some(found) if found == expected => Outcome::Correct,
+            Some(_) => Outcome::Wrong,
+        };
+        (outcome, parsed, format_compact!("expected {expected}"))
+    })
+}
+
 /// The text inside the last `<answer>…</answer>` pair, trimmed.
 pub fn extract_answer(response: &str) -> Option<&str> {
     let end = response.rfind(ANSWER_CLOSE)?;

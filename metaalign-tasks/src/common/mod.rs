@@ -8,8 +8,8 @@ pub mod reward;
 pub mod template;
 
 pub use format::{
-    check_format, check_response_format, extract_answer, judge_response, think_opened_by_prompt,
-    FormatCheck,
+    check_format, check_response_format, extract_answer, judge_answer, judge_response,
+    think_opened_by_prompt, FormatCheck,
 };
 pub use jinja::JinjaTemplate;
 pub use reward::{BinaryReward, PaperReward};

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use metaalign_core::{register, Outcome, Result, RewardConfig, RewardScheme, Verdict};
+use metaalign_core::{Outcome, Result, RewardConfig, RewardScheme, Verdict};
 use serde::{Deserialize, Serialize};
 
 /// The paper's reward: format ±1 plus answer +2 correct, −1.5 wrong, −2
@@ -56,13 +56,6 @@ impl RewardConfig for PaperReward {
     }
 }
 
-register! {
-    slot: Reward,
-    kind: "paper",
-    description: "The paper's reward: format +1/-1, answer +2 correct / -1.5 wrong / -2 unparseable",
-    example: "kind = \"paper\"\nformat_ok = 1.0\nformat_bad = -1.0\ncorrect = 2.0\nwrong = -1.5\nunparseable = -2.0\n",
-}
-
 /// 1 for a correct answer, 0 otherwise (format is not rewarded separately).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -102,13 +95,6 @@ impl RewardConfig for BinaryReward {
     fn build(&self) -> Result<Arc<dyn RewardScheme>> {
         Ok(Arc::new(self.clone()))
     }
-}
-
-register! {
-    slot: Reward,
-    kind: "binary",
-    description: "1 for a correct answer, 0 otherwise (stage C)",
-    example: "kind = \"binary\"\ncorrect = 1.0\notherwise = 0.0\nrequire_format = false\n",
 }
 
 #[cfg(test)]

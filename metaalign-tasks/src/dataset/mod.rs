@@ -99,20 +99,16 @@ pub fn paper_task_id(record: &PaperRecord, ability: &Ability, file_split: &str) 
 /// and gives it its stable id.
 pub fn task_from_paper(record: &PaperRecord, ability: &Ability, file_split: &str) -> Result<Task> {
     let importer = paper_importer(ability)
-        .ok_or_else(|| Error::data(format!("no importer for paper rows of ability `{ability}`")))?;
+        .ok_or_else(|| Error::data(format!("no importer for paper rows of ability `{ability}` (no installed plugin adds one; the paper's three come with `TasksPlugin`)")))?;
     let mut task = importer(record)?;
     task.id = paper_task_id(record, ability, file_split);
     Ok(task)
 }
 
-/// The `from_paper` of an ability's task module.
-fn paper_importer(ability: &Ability) -> Option<fn(&PaperRecord) -> Result<Task>> {
-    match ability {
-        Ability::Deduction => Some(crate::deduction::from_paper),
-        Ability::Induction => Some(crate::induction::from_paper),
-        Ability::Abduction => Some(crate::abduction::from_paper),
-        Ability::Domain(_) => None,
-    }
+/// The paper importer a task kind of the installed registry added for
+/// `ability` (`TasksPlugin` adds the paper's three).
+fn paper_importer(ability: &Ability) -> Option<metaalign_core::PaperImporter> {
+    metaalign_core::registry::installed().paper_importer(ability)
 }
 
 /// Reads a paper-layout parquet file as tasks (rows in file order).

@@ -88,7 +88,7 @@ impl Scorer {
             }
         }
         let known = metaalign_core::registry::kinds(metaalign_core::Slot::Task);
-        if !known.contains(&kind) {
+        if !known.iter().any(|k| k == kind) {
             return Err(Error::data(format!(
                 "unknown task kind `{kind}` (registered: {})",
                 known.join(", ")

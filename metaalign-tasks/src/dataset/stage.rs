@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use metaalign_core::pipeline::{
     Artifact, ArtifactKind, InputRef, OutputDecl, StageContext, StageOutputs, ValidateContext,
 };
-use metaalign_core::{register, Error, Level, Result, StageConfig, Task};
+use metaalign_core::{Error, Level, Result, StageConfig, Task};
 use serde::{Deserialize, Serialize};
 
 use crate::generate::generate_tasks;
@@ -166,13 +166,6 @@ impl StageConfig for GenerateStage {
         );
         Ok(outputs)
     }
-}
-
-register! {
-    slot: Stage,
-    kind: "generate",
-    description: "Writes a dataset of one task source (levels x count) to the stage folder (output `dataset`)",
-    example: "kind = \"generate\"\ntask = \"deduction\"\nlevels = [1, 2]\ncount = 1000\nformat = \"jsonl\"\nsplit = \"train\"\n",
 }
 
 /// Runs CPU work on rayon's pool and awaits it without blocking the async

@@ -15,8 +15,8 @@ pub mod unique;
 use std::sync::Arc;
 
 use metaalign_core::{
-    format_compact, register, seed::Rng, Ability, ChatMessage, CompactString, Error, Level,
-    Outcome, Result, Solution, Task, TaskConfig, TaskGenerator, Verdict, Verifier,
+    format_compact, seed::Rng, Ability, ChatMessage, CompactString, Error, Level, Outcome, Result,
+    Solution, Task, TaskConfig, TaskGenerator, Verdict, Verifier,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -99,13 +99,6 @@ impl TaskConfig for DeductionConfig {
         self.validate()?;
         Ok(Arc::new(DeductionGenerator::new(self.clone())))
     }
-}
-
-register! {
-    slot: Task,
-    kind: "deduction",
-    description: "Nested propositional satisfiability (¬ ∧ ∨ → ↔ ⊕), unique model, levels 1-5 as in the paper and beyond",
-    example: "kind = \"deduction\"\nsolutions = \"unique\"\nunsat_fraction = 0.0\nmax_level = 20\nrationale = true\nrationale_style = \"full\"\n",
 }
 
 /// Generator, solver and verifier of deduction tasks.

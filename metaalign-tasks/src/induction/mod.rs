@@ -68,8 +68,8 @@ use std::sync::Arc;
 
 use metaalign_core::seed::Rng;
 use metaalign_core::{
-    format_compact, register, Ability, ChatMessage, CompactString, Error, Level, Outcome, Result,
-    Solution, Task, TaskConfig, TaskGenerator, ToCompactString, Verdict, Verifier,
+    format_compact, Ability, ChatMessage, CompactString, Error, Level, Outcome, Result, Solution,
+    Task, TaskConfig, TaskGenerator, ToCompactString, Verdict, Verifier,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -125,13 +125,6 @@ impl TaskConfig for InductionConfig {
     fn build(&self) -> Result<Arc<dyn TaskGenerator>> {
         Ok(Arc::new(InductionGenerator::new(self.clone())?))
     }
-}
-
-register! {
-    slot: Task,
-    kind: "induction",
-    description: "Masked-sequence completion with unique answers (arithmetic, geometric, periodic, interleaved, op cycles)",
-    example: "kind = \"induction\"\nmax_level = 10\nmax_abs_value = 1000000\nmask = \"paper\"\nrationale = true\nrationale_style = \"full\"\nmax_tries = 100000\n",
 }
 
 /// The induction generator, solver and verifier.

@@ -22,9 +22,10 @@ use std::sync::Arc;
 
 use metaalign_core::seed::Rng;
 use metaalign_core::{
-    format_compact, register, Ability, ChatMessage, CompactString, Error, Level, Outcome, Result,
-    Solution, Task, TaskConfig, TaskGenerator, ToCompactString, Verdict, Verifier,
+    format_compact, Ability, CompactString, Error, Level, Outcome, Result, Solution, Task,
+    TaskConfig, TaskGenerator, ToCompactString, Verdict, Verifier,
 };
+use metaalign_core::{Plugin, Registry};
 use metaalign_tasks::common::judge_response;
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
@@ -33,8 +34,18 @@ use serde_json::{json, Value};
 /// The registered kind.
 pub const KIND: &str = "arithmetic";
 
-/// Referenced by the facade so the linker keeps this crate's registrations.
-pub fn link() {}
+/// Adds the `arithmetic` task kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ArithmeticPlugin;
+
+impl Plugin for ArithmeticPlugin {
+    fn build(&self, registry: &mut Registry) {
+        registry.add_task(
+            "plugin domain: multi-step arithmetic word problems (level = number of steps), integer answers, plain or \\boxed{}",
+            ArithmeticConfig::default(),
+        );
+    }
+}
 
 /// `[tasks.NAME] kind = "arithmetic"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -68,13 +79,6 @@ impl TaskConfig for ArithmeticConfig {
             config: self.clone(),
         }))
     }
-}
-
-register! {
-    slot: Task,
-    kind: "arithmetic",
-    description: "plugin domain: multi-step arithmetic word problems (level = number of steps), integer answers, plain or \\boxed{}",
-    example: "kind = \"arithmetic\"\nmax_level = 5\nrationale = true",
 }
 
 /// One operation of a problem.
@@ -261,22 +265,20 @@ impl TaskGenerator for ArithmeticGenerator {
         let answer = problem
             .evaluate()
             .ok_or_else(|| Error::data("arithmetic: generated an invalid problem"))?;
-        let puzzle = problem.text();
-        Ok(Task {
-            id: format!("{KIND}-L{}-{index}", level.0),
-            kind: KIND.to_string(),
-            ability: self.ability(),
-            level,
-            prompt: vec![
-                ChatMessage::new("system", SYSTEM_PROMPT),
-                ChatMessage::new("user", puzzle.clone()),
-            ],
-            puzzle,
-            templated: false,
+        let solution = Solution {
             answer: answer.to_string(),
-            ground_truth: json!({ "answer": answer, "problem": problem }),
             rationale: self.config.rationale.then(|| problem.rationale()),
-        })
+        };
+        let ground_truth = json!({ "answer": answer, "problem": problem });
+        Ok(Task::generated(
+            self,
+            level,
+            index,
+            SYSTEM_PROMPT,
+            problem.text(),
+            solution,
+            ground_truth,
+        ))
     }
 
     fn verifier(&self) -> Arc<dyn Verifier> {

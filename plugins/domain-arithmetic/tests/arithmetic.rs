@@ -85,7 +85,7 @@ fn levels_scale_steps_and_bad_input_is_refused() {
 
 #[test]
 fn registered_kind_builds_from_kind_alone() {
-    metaalign_domain_arithmetic::link();
+    metaalign_core::registry::ensure(&metaalign_domain_arithmetic::ArithmeticPlugin).unwrap();
     let source = metaalign_core::config::default_task_source("arithmetic").unwrap();
     assert_eq!(source.kind(), "arithmetic");
     let reg = metaalign_core::registry::find(metaalign_core::Slot::Task, "arithmetic").unwrap();

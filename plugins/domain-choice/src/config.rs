@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use metaalign_core::{register, Error, Result, TaskConfig, TaskContext, TaskGenerator};
+use metaalign_core::{Error, Result, TaskConfig, TaskContext, TaskGenerator};
 use serde::{Deserialize, Serialize};
 
 use crate::generator::ChoiceTasks;
@@ -141,11 +141,4 @@ impl TaskConfig for ChoiceConfig {
     fn is_fixed_set(&self) -> bool {
         true
     }
-}
-
-register! {
-    slot: Task,
-    kind: "choice",
-    description: "multiple-choice questions from a file (GPQA columns, options shuffled from the run seed, or explicit options; JSONL, JSON or parquet), answered with a letter",
-    example: "kind = \"choice\"\nlayout = \"gpqa\"   # or \"choices\"; path = \"data/gpqa_diamond.jsonl\"; without it, the shipped sample\nlimit = 20\nshuffle = true\n",
 }

@@ -31,11 +31,23 @@ pub mod generator;
 pub mod layout;
 pub mod verifier;
 
+use metaalign_core::{Plugin, Registry};
+
 pub use config::{ChoiceConfig, KIND};
 pub use extract::{extract_choice, Found, Rule};
 pub use generator::ChoiceTasks;
 pub use layout::Layout;
 pub use verifier::ChoiceVerifier;
 
-/// Referenced by the facade so the linker keeps this crate's registrations.
-pub fn link() {}
+/// Adds the `choice` task kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ChoicePlugin;
+
+impl Plugin for ChoicePlugin {
+    fn build(&self, registry: &mut Registry) {
+        registry.add_task(
+            "multiple-choice questions from a file (GPQA columns, options shuffled from the run seed, or explicit options; JSONL, JSON or parquet), answered with a letter; without `path`, the shipped sample",
+            ChoiceConfig::default(),
+        );
+    }
+}

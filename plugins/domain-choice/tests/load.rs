@@ -358,11 +358,11 @@ fn config_errors() {
 
 #[test]
 fn registered_kind_reads_from_toml() {
-    metaalign_domain_choice::link();
+    metaalign_core::registry::ensure(&metaalign_domain_choice::ChoicePlugin).unwrap();
     let source = metaalign_core::config::default_task_source("choice").unwrap();
     assert_eq!(source.kind(), "choice");
     let reg = metaalign_core::registry::find(metaalign_core::Slot::Task, "choice").unwrap();
-    assert!(reg.example.contains("layout"));
+    assert!(reg.example.contains("shuffle"));
     let config: Box<dyn TaskConfig> = metaalign_core::config::from_toml_str(
         "kind = \"choice\"\nlayout = \"gpqa\"\nlimit = 3\nshuffle = false\n",
         "t.toml",

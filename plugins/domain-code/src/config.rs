@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use metaalign_core::{register, Error, Result, TaskConfig, TaskContext, TaskGenerator};
+use metaalign_core::{Error, Result, TaskConfig, TaskContext, TaskGenerator};
 use serde::{Deserialize, Serialize};
 
 use crate::extract::Block;
@@ -191,11 +191,4 @@ impl TaskConfig for CodeConfig {
     fn is_fixed_set(&self) -> bool {
         true
     }
-}
-
-register! {
-    slot: Task,
-    kind: "code",
-    description: "programming problems (LiveCodeBench layout, plain stdin/function tests, HumanEval/MBPP; JSONL, JSON or parquet), checked by running the response's Python program in a sandbox",
-    example: "kind = \"code\"\nlayout = \"livecodebench\"   # or path = \"data/lcb.jsonl\"; without it, the shipped sample\nlimit = 20\nblock = \"last\"\ntimeout_s = 6.0\nreward_mode = \"binary\"   # or \"pass_fraction\"\nconcurrency = 0          # 0: one program per core\n",
 }

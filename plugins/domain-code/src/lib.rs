@@ -37,6 +37,8 @@ pub mod runner;
 pub mod sandbox;
 pub mod verifier;
 
+use metaalign_core::{Plugin, Registry};
+
 pub use config::{CodeConfig, RewardMode, TestSet, KIND};
 pub use extract::{extract_program, Block};
 pub use generator::CodeTasks;
@@ -47,5 +49,20 @@ pub use runner::{run_tests, RunOptions, RunReport};
 pub use sandbox::{Isolation, Sandbox, SandboxConfig};
 pub use verifier::CodeVerifier;
 
-/// Referenced by the facade so the linker keeps this crate's registrations.
-pub fn link() {}
+/// Adds the `code` task kind and the `pass_fraction` reward.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CodePlugin;
+
+impl Plugin for CodePlugin {
+    fn build(&self, registry: &mut Registry) {
+        registry
+            .add_task(
+                "programming problems (LiveCodeBench layout, plain stdin/function tests, HumanEval/MBPP; JSONL, JSON or parquet), checked by running the response's Python program in a sandbox; without `path`, the shipped sample",
+                CodeConfig::default(),
+            )
+            .add_reward(
+                "the fraction of a program's tests that pass (code with reward_mode = \"pass_fraction\"); 1/0 for other kinds",
+                PassFractionReward::default(),
+            );
+    }
+}

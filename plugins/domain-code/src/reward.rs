@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use metaalign_core::{register, Result, RewardConfig, RewardScheme, Verdict};
+use metaalign_core::{Result, RewardConfig, RewardScheme, Verdict};
 use serde::{Deserialize, Serialize};
 
 /// `reward = { kind = "pass_fraction" }`.
@@ -47,13 +47,6 @@ impl RewardConfig for PassFractionReward {
     fn build(&self) -> Result<Arc<dyn RewardScheme>> {
         Ok(Arc::new(self.clone()))
     }
-}
-
-register! {
-    slot: Reward,
-    kind: "pass_fraction",
-    description: "the fraction of a program's tests that pass (code with reward_mode = \"pass_fraction\"); 1/0 for other kinds",
-    example: "kind = \"pass_fraction\"\nrequire_format = false\n",
 }
 
 #[cfg(test)]

@@ -59,9 +59,11 @@ fn the_livecodebench_sample_loads_with_its_private_tests() {
 fn default_source_is_the_shipped_sample_and_the_example_round_trips() {
     let built = CodeConfig::default().build().unwrap();
     assert_eq!(built.fixed_tasks().unwrap().len(), 20);
-    let reg = metaalign_core::registry::find(metaalign_core::Slot::Task, "code").unwrap();
+    let registry = metaalign_core::Registry::with(&metaalign_domain_code::CodePlugin);
+    registry.check().unwrap();
+    let reg = registry.find(metaalign_core::Slot::Task, "code").unwrap();
     let config: Box<dyn TaskConfig> =
-        metaalign_core::config::from_toml_str(reg.example, "example").unwrap();
+        metaalign_core::config::from_toml_str(&reg.example, "example").unwrap();
     let again = toml::to_string(&config).unwrap();
     let _: Box<dyn TaskConfig> = metaalign_core::config::from_toml_str(&again, "again").unwrap();
 }

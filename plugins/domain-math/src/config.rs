@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use metaalign_core::{register, Error, Result, TaskConfig, TaskContext, TaskGenerator};
+use metaalign_core::{Error, Result, TaskConfig, TaskContext, TaskGenerator};
 use serde::{Deserialize, Serialize};
 
 use crate::generator::MathTasks;
@@ -119,11 +119,4 @@ impl TaskConfig for MathConfig {
     fn is_fixed_set(&self) -> bool {
         true
     }
-}
-
-register! {
-    slot: Task,
-    kind: "math",
-    description: "math problems with final answers from a benchmark file (MATH-500, AIME, AMC, OlympiadBench, Minerva layouts; JSONL, JSON or parquet), checked like Math-Verify",
-    example: "kind = \"math\"\npreset = \"math500\"   # or path = \"data/math500.jsonl\"; without it, the shipped sample\nlimit = 50\nrationale = true\nfloat_rounding = 6\nstrict = true\n",
 }

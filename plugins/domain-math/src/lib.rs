@@ -25,10 +25,22 @@ pub mod generator;
 pub mod layout;
 pub mod verifier;
 
+use metaalign_core::{Plugin, Registry};
+
 pub use config::{MathConfig, KIND};
 pub use generator::MathTasks;
 pub use layout::Preset;
 pub use verifier::MathVerifier;
 
-/// Referenced by the facade so the linker keeps this crate's registrations.
-pub fn link() {}
+/// Adds the `math` task kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MathPlugin;
+
+impl Plugin for MathPlugin {
+    fn build(&self, registry: &mut Registry) {
+        registry.add_task(
+            "math problems with final answers from a benchmark file (MATH-500, AIME, AMC, OlympiadBench, Minerva layouts; JSONL, JSON or parquet), checked like Math-Verify; without `path` or `preset`, the shipped sample",
+            MathConfig::default(),
+        );
+    }
+}

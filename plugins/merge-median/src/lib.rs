@@ -22,12 +22,23 @@
 //! The median ignores parameters pulled far by a single model, which makes
 //! it a natural baseline beside mergekit's linear and TIES merges.
 
-use metaalign_core::{register, Error, MergeConfig, Merger, Result};
+use metaalign_core::{Error, MergeConfig, Merger, Result};
+use metaalign_core::{Plugin, Registry};
 use metaalign_merge::{BaseUse, MethodMerger, ModelParams, TensorContext, TensorMerge};
 use serde::{Deserialize, Serialize};
 
-/// Referenced by the facade so the linker keeps this crate's registrations.
-pub fn link() {}
+/// Adds the `median` merge strategy.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MedianPlugin;
+
+impl Plugin for MedianPlugin {
+    fn build(&self, registry: &mut Registry) {
+        registry.add_merge(
+            "plugin: element-wise weighted median of the models (optionally of task vectors around a base)",
+            MedianConfig::default(),
+        );
+    }
+}
 
 /// `method = { kind = "median" }`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -44,13 +55,6 @@ impl MergeConfig for MedianConfig {
             relative_to_base: self.relative_to_base,
         })))
     }
-}
-
-register! {
-    slot: Merge,
-    kind: "median",
-    description: "plugin: element-wise weighted median of the models (optionally of task vectors around a base)",
-    example: "kind = \"median\"\nrelative_to_base = false",
 }
 
 /// The per-tensor method.

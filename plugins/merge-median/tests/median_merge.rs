@@ -82,7 +82,7 @@ fn median3(a: f32, b: f32, c: f32) -> f32 {
 }
 
 async fn merge(toml: &str, models: &[(&str, &Path, Option<f64>)], base: Option<&Path>, out: &Path) {
-    metaalign_merge_median::link();
+    metaalign_core::registry::ensure(&metaalign_merge_median::MedianPlugin).unwrap();
     let cfg: Box<dyn MergeConfig> = metaalign_core::config::from_toml_str(toml, "test").unwrap();
     let merger = cfg.build().unwrap();
     assert_eq!(merger.kind(), "median");
@@ -190,9 +190,9 @@ async fn median_of_task_vectors_around_a_base() {
 
 #[test]
 fn registered_with_an_example_that_parses() {
-    metaalign_merge_median::link();
+    metaalign_core::registry::ensure(&metaalign_merge_median::MedianPlugin).unwrap();
     let reg = metaalign_core::registry::find(Slot::Merge, "median").expect("median is registered");
-    metaalign_core::config::check_example(reg).unwrap();
+    metaalign_core::registry::check_example(&reg).unwrap();
     let bad = metaalign_core::config::from_toml_str::<Box<dyn MergeConfig>>(
         "kind = \"median\"\nweights = 3",
         "bad.toml",

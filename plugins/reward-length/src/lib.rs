@@ -18,20 +18,34 @@
 //! reward = { kind = "length_penalty", budget = 1200, per_unit = 0.001, max_penalty = 1.0, base = { kind = "paper" } }
 //! ```
 //!
-//! The crate registers itself through the public API only (`register!` plus
-//! a typetag impl of `RewardConfig`), like any third-party plugin. A binary
-//! that wants the kind calls [`link`] once so the linker keeps it.
+//! The crate uses the public API only, like any third-party plugin: a
+//! typetag impl of `RewardConfig` and [`LengthPenaltyPlugin`], which an
+//! application adds (`App::new().add_plugins(DefaultPlugins)` includes it).
 
 use std::sync::Arc;
 
-use metaalign_core::{register, Error, Result, RewardConfig, RewardScheme, Verdict};
+use metaalign_core::{Error, Result, RewardConfig, RewardScheme, Verdict};
+use metaalign_core::{Plugin, Registry};
 use metaalign_tasks::common::format::{THINK_CLOSE, THINK_OPEN};
 use metaalign_tasks::PaperReward;
 use serde::{Deserialize, Serialize};
 
-/// Referenced by the host binary so the linker keeps this crate's
-/// registrations (inventory only sees linked crates).
-pub fn link() {}
+/// Adds the `length_penalty` reward scheme.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LengthPenaltyPlugin;
+
+impl Plugin for LengthPenaltyPlugin {
+    fn build(&self, registry: &mut Registry) {
+        registry.add_reward(
+            "wraps a reward scheme and subtracts a capped penalty per char/word over a length budget (plugin)",
+            LengthPenaltyConfig {
+                budget: 1200,
+                scope: LengthScope::Think,
+                ..LengthPenaltyConfig::default()
+            },
+        );
+    }
+}
 
 /// What to measure.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,13 +151,6 @@ impl RewardConfig for LengthPenaltyConfig {
             only_correct: self.only_correct,
         }))
     }
-}
-
-register! {
-    slot: Reward,
-    kind: "length_penalty",
-    description: "wraps a reward scheme and subtracts a capped penalty per char/word over a length budget (plugin)",
-    example: "kind = \"length_penalty\"\nbudget = 1200\nper_unit = 0.001\nmax_penalty = 1.0\nunit = \"chars\"\nscope = \"think\"\nonly_correct = false\n\n[base]\nkind = \"paper\"\n",
 }
 
 /// The running scheme built from [`LengthPenaltyConfig`].
@@ -291,9 +298,11 @@ mod tests {
 
     #[test]
     fn is_registered_with_an_example_that_round_trips() {
-        let reg = metaalign_core::registry::find(metaalign_core::Slot::Reward, "length_penalty")
+        let registry = Registry::with(&LengthPenaltyPlugin);
+        let reg = registry
+            .find(metaalign_core::Slot::Reward, "length_penalty")
             .expect("length_penalty is registered");
         assert!(reg.origin.starts_with("metaalign_plugin_reward_length"));
-        metaalign_core::config::check_example(reg).unwrap();
+        metaalign_core::registry::check_example(reg).unwrap();
     }
 }
