@@ -2,6 +2,8 @@
 //! induction, abduction) with exact solvers, well-posed generators and total
 //! verifiers; reward schemes; prompt templates; dataset I/O.
 
+#![warn(missing_docs)]
+
 pub mod abduction;
 pub mod common;
 pub mod dataset;

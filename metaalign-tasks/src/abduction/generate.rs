@@ -23,9 +23,13 @@ use super::solve::{analyse, Analysis, GoalStatus};
 /// The shape of one level's puzzles (the paper's table for levels 1–5).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LevelSpec {
+    /// Least and most premises on each goal's backward chain.
     pub depth: (usize, usize),
+    /// Goals per puzzle.
     pub goals: usize,
+    /// Least and most distractor premises (off every unreachable chain).
     pub distractors: (usize, usize),
+    /// Chance that a chain gets a cycle (a later atom concluding an earlier one).
     pub cycle_prob: f64,
 }
 
@@ -343,7 +347,9 @@ impl Draft<'_> {
 
 /// A generated puzzle with its exact analysis.
 pub struct Generated {
+    /// The puzzle.
     pub puzzle: AbductionPuzzle,
+    /// Its exact analysis, whose labels are the intended ones.
     pub analysis: Analysis,
 }
 

@@ -12,22 +12,26 @@ pub type Atom = usize;
 /// A premise body.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Body {
+    /// A single atom.
     Atom(Atom),
+    /// `NOT x`.
     Not(Box<Body>),
+    /// `x AND y`.
     And(Box<Body>, Box<Body>),
+    /// `x OR y`.
     Or(Box<Body>, Box<Body>),
 }
 
 impl Body {
-    pub fn and(a: Body, b: Body) -> Body {
+    pub(crate) fn and(a: Body, b: Body) -> Body {
         Body::And(Box::new(a), Box::new(b))
     }
 
-    pub fn or(a: Body, b: Body) -> Body {
+    pub(crate) fn or(a: Body, b: Body) -> Body {
         Body::Or(Box::new(a), Box::new(b))
     }
 
-    pub fn negate(a: Body) -> Body {
+    pub(crate) fn negate(a: Body) -> Body {
         Body::Not(Box::new(a))
     }
 
@@ -54,7 +58,7 @@ impl Body {
         }
     }
 
-    pub fn for_each_atom(&self, f: &mut impl FnMut(Atom)) {
+    pub(crate) fn for_each_atom(&self, f: &mut impl FnMut(Atom)) {
         match self {
             Body::Atom(a) => f(*a),
             Body::Not(x) => x.for_each_atom(f),
@@ -97,7 +101,9 @@ impl Body {
 /// `(body) => head`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Premise {
+    /// The condition.
     pub body: Body,
+    /// The atom the condition concludes.
     pub head: Atom,
 }
 
@@ -106,8 +112,11 @@ pub struct Premise {
 pub struct AbductionPuzzle {
     /// Atom names by number.
     pub atoms: Vec<String>,
+    /// The rules `(body) => head`, in the puzzle's order.
     pub premises: Vec<Premise>,
+    /// The atoms given as true.
     pub known: Vec<Atom>,
+    /// The atoms to label reachable or unreachable, in answer order.
     pub goals: Vec<Atom>,
 }
 
@@ -127,17 +136,17 @@ impl AbductionPuzzle {
         s
     }
 
-    pub fn premise_texts(&self) -> Vec<String> {
+    pub(crate) fn premise_texts(&self) -> Vec<String> {
         (0..self.premises.len())
             .map(|i| self.premise_text(i))
             .collect()
     }
 
-    pub fn known_names(&self) -> Vec<String> {
+    pub(crate) fn known_names(&self) -> Vec<String> {
         self.known.iter().map(|&a| self.atoms[a].clone()).collect()
     }
 
-    pub fn goal_names(&self) -> Vec<String> {
+    pub(crate) fn goal_names(&self) -> Vec<String> {
         self.goals.iter().map(|&a| self.atoms[a].clone()).collect()
     }
 
@@ -211,6 +220,7 @@ impl AbductionPuzzle {
 /// Why a puzzle text could not be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TextError {
+    /// What is wrong, and where.
     pub message: String,
 }
 

@@ -16,6 +16,7 @@ use crate::logic::{BinOp, Formula, SatProblem};
 /// Why an atom holds in every model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Support {
+    /// A known atom.
     Known,
     /// Derived by this premise (whose body holds with earlier atoms).
     Premise(usize),
@@ -30,11 +31,14 @@ pub enum GoalStatus {
     ByCases(Vec<Atom>),
     /// Not entailed: making these atoms false (and all others true)
     /// satisfies every premise and known atom while the goal is false.
-    Unreachable { false_atoms: Vec<Atom> },
+    Unreachable {
+        /// The atoms made false in that model.
+        false_atoms: Vec<Atom>,
+    },
 }
 
 impl GoalStatus {
-    pub fn reachable(&self) -> bool {
+    pub(crate) fn reachable(&self) -> bool {
         !matches!(self, GoalStatus::Unreachable { .. })
     }
 }
@@ -43,11 +47,12 @@ impl GoalStatus {
 pub struct Analysis {
     /// Per atom: why it holds in every model, if forward chaining shows it.
     pub support: Vec<Option<Support>>,
+    /// Per goal, in the puzzle's goal order: how it is or is not entailed.
     pub goals: Vec<GoalStatus>,
 }
 
 impl Analysis {
-    pub fn labels(&self) -> Vec<bool> {
+    pub(crate) fn labels(&self) -> Vec<bool> {
         self.goals.iter().map(GoalStatus::reachable).collect()
     }
 }

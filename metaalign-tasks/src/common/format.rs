@@ -8,15 +8,21 @@
 
 use metaalign_core::{format_compact, CompactString, Outcome, Task, Verdict};
 
+/// Opens the reasoning part of a response.
 pub const THINK_OPEN: &str = "<think>";
+/// Closes the reasoning part of a response.
 pub const THINK_CLOSE: &str = "</think>";
-pub const ANSWER_OPEN: &str = "<answer>";
-pub const ANSWER_CLOSE: &str = "</answer>";
+/// Opens the final answer.
+pub(crate) const ANSWER_OPEN: &str = "<answer>";
+/// Closes the final answer.
+pub(crate) const ANSWER_CLOSE: &str = "</answer>";
 
 /// Result of the format check, with the reason when it fails.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FormatCheck {
+    /// Whether the response has the four tags once each, in order.
     pub ok: bool,
+    /// Why the format is wrong (`None` when it is right).
     pub reason: Option<String>,
 }
 

@@ -10,8 +10,9 @@ pub fn is_ws(b: u8) -> bool {
     matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
 }
 
+/// `s` without leading ASCII white space.
 #[inline]
-pub fn trim_start(mut s: &[u8]) -> &[u8] {
+pub(crate) fn trim_start(mut s: &[u8]) -> &[u8] {
     while let [b, rest @ ..] = s {
         if !is_ws(*b) {
             break;
@@ -21,8 +22,9 @@ pub fn trim_start(mut s: &[u8]) -> &[u8] {
     s
 }
 
+/// `s` without trailing ASCII white space.
 #[inline]
-pub fn trim_end(mut s: &[u8]) -> &[u8] {
+pub(crate) fn trim_end(mut s: &[u8]) -> &[u8] {
     while let [rest @ .., b] = s {
         if !is_ws(*b) {
             break;

@@ -12,10 +12,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PaperReward {
+    /// Format part when the format is right (default 1).
     pub format_ok: f64,
+    /// Format part when it is wrong (default −1).
     pub format_bad: f64,
+    /// Answer part for a correct answer (default 2).
     pub correct: f64,
+    /// Answer part for a wrong answer (default −1.5).
     pub wrong: f64,
+    /// Answer part for an unreadable answer or a malformed response (default −2).
     pub unparseable: f64,
 }
 
@@ -60,7 +65,9 @@ impl RewardConfig for PaperReward {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BinaryReward {
+    /// Reward for a correct answer (default 1).
     pub correct: f64,
+    /// Reward for anything else (default 0).
     pub otherwise: f64,
     /// Require the `<think>/<answer>` format for a correct answer to count.
     pub require_format: bool,

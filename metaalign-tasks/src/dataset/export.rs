@@ -44,10 +44,15 @@ impl std::str::FromStr for ExportFormat {
 pub struct ExportOptions {
     /// Task kinds (`deduction`, `induction`, `abduction`, or a plugin's).
     pub kinds: Vec<String>,
+    /// Levels to export, for every kind.
     pub levels: Vec<u32>,
+    /// Training tasks per kind and level.
     pub train: usize,
+    /// Test tasks per kind and level (none also in the training split).
     pub test: usize,
+    /// Seed of both splits' task streams.
     pub seed: u64,
+    /// veRL parquet or OpenRLHF JSONL.
     pub format: ExportFormat,
     /// Renders the OpenRLHF prompts (the built-in Qwen template by default,
     /// or a checkpoint's own: [`ChatTemplate::from_checkpoint`]).
@@ -89,10 +94,15 @@ pub fn parse_levels(spec: &str) -> Result<Vec<u32>> {
 /// One written file.
 #[derive(Clone, Debug)]
 pub struct ExportedFile {
+    /// Where it was written.
     pub path: PathBuf,
+    /// The task kind it holds.
     pub kind: String,
+    /// The level it holds.
     pub level: u32,
+    /// `train` or `test`.
     pub split: String,
+    /// Tasks written.
     pub rows: usize,
 }
 

@@ -33,7 +33,9 @@ pub use verl::{read_verl, write_verl, LABEL_COLUMN};
 /// A dataset file format, from the file name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DataFormat {
+    /// One JSON record per line (`.jsonl`).
     Jsonl,
+    /// Apache Parquet (`.parquet`).
     Parquet,
 }
 

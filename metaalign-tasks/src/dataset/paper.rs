@@ -20,7 +20,8 @@ pub struct PaperFileInfo {
 }
 
 impl PaperFileInfo {
-    pub fn of(path: &Path) -> Self {
+    /// Reads the ability folder, level and split from a file's path.
+    pub(crate) fn of(path: &Path) -> Self {
         let parent = path.parent();
         let level = parent
             .and_then(Path::file_name)

@@ -13,9 +13,11 @@ use serde_json::{Map, Value};
 /// Where a record sits in its file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Location {
+    /// The file.
     pub path: PathBuf,
     /// 1-based line (JSONL), item (JSON array) or row (parquet).
     pub number: usize,
+    /// What `number` counts: `line`, `item` or `row`.
     pub unit: &'static str,
 }
 
@@ -31,7 +33,9 @@ impl fmt::Display for Location {
 /// One row of a benchmark file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Record {
+    /// Where the row sits in its file.
     pub at: Location,
+    /// The row's fields by name.
     pub fields: Map<String, Value>,
 }
 

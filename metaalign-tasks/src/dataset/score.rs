@@ -25,24 +25,33 @@ pub fn reward_scheme(kind: &str) -> Result<Arc<dyn RewardScheme>> {
 /// A verdict with its reward.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scored {
+    /// The verifier's verdict.
     pub verdict: Verdict,
+    /// The reward scheme's reward for it.
     pub reward: f64,
 }
 
 /// One line of `metaalign verify --out`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VerdictRecord {
+    /// The task id.
     pub id: String,
+    /// Whether the response had the `<think>/<answer>` format.
     pub format_ok: bool,
     /// true / false, or null when the answer could not be read.
     pub correct: Option<bool>,
+    /// The reward the response scored.
     pub reward: f64,
+    /// Correct, wrong or unparseable.
     pub outcome: metaalign_core::Outcome,
+    /// The answer as the verifier read it, in canonical form.
     pub parsed: Option<String>,
+    /// Why the verdict is what it is.
     pub details: String,
 }
 
 impl VerdictRecord {
+    /// The record of a scored response to task `id`.
     pub fn new(id: impl Into<String>, scored: &Scored) -> Self {
         VerdictRecord {
             id: id.into(),
@@ -64,6 +73,7 @@ pub struct Scorer {
 }
 
 impl Scorer {
+    /// A scorer that rewards verdicts with `reward`.
     pub fn new(reward: Arc<dyn RewardScheme>) -> Self {
         Scorer {
             reward,
@@ -76,6 +86,7 @@ impl Scorer {
         Ok(Self::new(reward_scheme(kind)?))
     }
 
+    /// The reward scheme it scores with.
     pub fn reward_scheme(&self) -> &Arc<dyn RewardScheme> {
         &self.reward
     }
@@ -122,7 +133,9 @@ impl Scorer {
 /// One line of a responses file: `{"id", "response"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResponseRecord {
+    /// The id of the task answered.
     pub id: String,
+    /// The model's full response text.
     pub response: String,
 }
 

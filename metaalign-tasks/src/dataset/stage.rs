@@ -34,6 +34,7 @@ pub struct GenerateStage {
     /// Levels to generate, each with `count` tasks.
     #[serde(default = "default_levels")]
     pub levels: Vec<u32>,
+    /// Tasks per level (default 1000).
     #[serde(default = "default_count")]
     pub count: usize,
     /// `jsonl` (default) or `parquet`.

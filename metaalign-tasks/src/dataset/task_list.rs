@@ -52,6 +52,7 @@ impl TaskList {
         })
     }
 
+    /// What the tasks came from (a path, or "the built-in sample").
     pub fn origin(&self) -> &str {
         &self.origin
     }

@@ -23,10 +23,13 @@ pub const GEN_TABLE_VARS: usize = 16;
 /// The shape of one level's puzzles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LevelSpec {
+    /// Variables per puzzle.
     pub variables: usize,
     /// Nesting depth of each formula (a literal is depth 0).
     pub max_depth: usize,
+    /// Fewest formulas per puzzle.
     pub min_formulas: usize,
+    /// Most formulas per puzzle.
     pub max_formulas: usize,
     /// Most literals in one formula.
     pub max_leaves: usize,
@@ -119,7 +122,9 @@ fn candidates_per_slot(spec: &LevelSpec) -> usize {
 /// A generated puzzle: formulas over `0..nvars` and, unless unsatisfiable,
 /// a model (the unique one for [`Target::Unique`]).
 pub struct Generated {
+    /// The formulas.
     pub formulas: Vec<Formula>,
+    /// A model (value by variable number), `None` when there is none.
     pub model: Option<Vec<bool>>,
 }
 

@@ -13,6 +13,7 @@ pub const NO_ASSIGNMENT: &str = "No assignment satisfies all the formulas.";
 pub struct DeductionPuzzle {
     /// Variable names, by variable number; the answer lists them in this order.
     pub names: Vec<String>,
+    /// The formulas, over variables numbered as `names`.
     pub formulas: Vec<Formula>,
 }
 
@@ -25,7 +26,8 @@ impl DeductionPuzzle {
         }
     }
 
-    pub fn nvars(&self) -> usize {
+    /// The number of variables.
+    pub(crate) fn nvars(&self) -> usize {
         self.names.len()
     }
 
@@ -87,7 +89,8 @@ impl DeductionPuzzle {
         s
     }
 
-    pub fn formula_texts(&self) -> Vec<String> {
+    /// Every formula in the paper's text format.
+    pub(crate) fn formula_texts(&self) -> Vec<String> {
         (0..self.formulas.len())
             .map(|i| self.formula_text(i))
             .collect()
@@ -278,7 +281,9 @@ pub fn task_puzzle(task: &metaalign_core::Task) -> Result<(DeductionPuzzle, bool
 /// variables, compiled to postfix code evaluated on a bit mask.
 #[derive(Debug)]
 pub struct PreparedPuzzle {
+    /// The parsed puzzle.
     pub puzzle: DeductionPuzzle,
+    /// Whether some assignment makes every formula true.
     pub satisfiable: bool,
     /// `puzzle.formula_text(i)` for each formula.
     pub formula_texts: Vec<String>,
@@ -654,7 +659,9 @@ fn puzzle_from_text(task: &metaalign_core::Task) -> Result<(DeductionPuzzle, boo
 /// What an answer claims.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Claim {
+    /// A value for every variable, in the puzzle's order.
     Assignment(Vec<bool>),
+    /// "No assignment satisfies all the formulas."
     NoAssignment,
 }
 

@@ -166,8 +166,11 @@ pub fn rationale(p: &DeductionPuzzle, solution: &[bool]) -> String {
 /// variable `var` to `value` given the values before it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Forced {
+    /// The forcing formula (0-based).
     pub formula: usize,
+    /// The forced variable's number.
     pub var: usize,
+    /// The value it is forced to.
     pub value: bool,
 }
 

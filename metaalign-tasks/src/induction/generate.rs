@@ -34,10 +34,14 @@ pub enum MaskPosition {
     Anywhere,
 }
 
+/// A kind of generating rule a level draws, with its size where it has one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
+    /// A constant difference.
     Arithmetic,
+    /// A constant ratio (`×c`).
     Geometric,
+    /// A block of this many values, repeating.
     Periodic(usize),
     /// Alternating / cyclic additions and subtractions.
     AddCycle(usize),
@@ -45,6 +49,7 @@ pub enum Shape {
     DivMul,
     /// k-step cycle of `+a`, `−b`, `×c`.
     OpCycle(usize),
+    /// This many arithmetic sequences, interleaved term by term.
     Interleaved(usize),
 }
 
@@ -55,11 +60,13 @@ pub struct LevelSpec {
     pub lengths: Vec<(usize, u32)>,
     /// Probability that the mask is not the last term (paper mode).
     pub mask_inside: f64,
+    /// Rule shapes and their weights.
     pub shapes: Vec<(Shape, u32)>,
 }
 
 impl LevelSpec {
-    pub fn for_level(level: u32) -> LevelSpec {
+    /// The draw of a level (see the table in the module docs).
+    pub(crate) fn for_level(level: u32) -> LevelSpec {
         let uniform = |lo: usize, hi: usize| (lo..=hi).map(|n| (n, 1)).collect::<Vec<_>>();
         match level {
             1 => LevelSpec {

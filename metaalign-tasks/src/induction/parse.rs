@@ -60,7 +60,9 @@ pub fn parse_answer(text: &str) -> Result<i64, String> {
 /// and the position of the `?`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParsedSequence {
+    /// The terms, with 0 at the mask.
     pub terms: Vec<i64>,
+    /// The position of the `?` (0-based).
     pub mask: usize,
 }
 

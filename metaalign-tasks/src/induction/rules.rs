@@ -97,7 +97,8 @@ impl Family {
         Family::ShiftedPeriodic,
     ];
 
-    pub fn name(self) -> &'static str {
+    /// The family's name as printed: `periodic`, `add-cycle`, ….
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Family::Periodic => "periodic",
             Family::AddCycle => "add-cycle",
@@ -118,12 +119,15 @@ impl Family {
 /// `(3, add-cycle)` < `(3, interleaved)` (two sequences) < ….
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Complexity {
+    /// The period, or `2m − 1` for `m` interleaved sequences.
     pub size: usize,
+    /// The rule family.
     pub family: Family,
 }
 
 impl Complexity {
-    pub fn new(size: usize, family: Family) -> Self {
+    /// The class of `family` at `size`.
+    pub(crate) fn new(size: usize, family: Family) -> Self {
         Self { size, family }
     }
 
@@ -178,19 +182,33 @@ pub enum Rule {
     /// `block` repeats from term `offset` on (offset 0: periodic; 1: shifted
     /// periodic with `first` as the preamble).
     Periodic {
+        /// Where the block starts repeating (0 or 1).
         offset: usize,
+        /// The preamble term, when `offset` is 1.
         first: Option<i64>,
+        /// The repeating values.
         block: Vec<i64>,
     },
     /// Start at `start`, then apply `ops[0], ops[1], …` cyclically. A `None`
     /// op is a step no visible pair constrains (any operation fits there).
-    Cycle { start: i64, ops: Vec<Option<Op>> },
+    Cycle {
+        /// The first term.
+        start: i64,
+        /// The steps, applied in turn.
+        ops: Vec<Option<Op>>,
+    },
     /// Sequence `r` (terms r, r+m, …) starts at `starts[r]` and steps by `steps[r]`.
-    Interleaved { starts: Vec<i64>, steps: Vec<i64> },
+    Interleaved {
+        /// Each sequence's first term.
+        starts: Vec<i64>,
+        /// Each sequence's constant difference.
+        steps: Vec<i64>,
+    },
 }
 
 impl Rule {
-    pub fn complexity(&self) -> Complexity {
+    /// The rule's complexity class.
+    pub(crate) fn complexity(&self) -> Complexity {
         match self {
             Rule::Periodic { offset, block, .. } => Complexity::new(
                 block.len(),
@@ -454,15 +472,18 @@ impl Masked {
         })
     }
 
-    pub fn len(&self) -> usize {
+    /// The number of terms, the mask included.
+    pub(crate) fn len(&self) -> usize {
         self.terms.len()
     }
 
+    /// Whether there are no terms (never, for a built sequence).
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
     }
 
-    pub fn mask(&self) -> usize {
+    /// The position of the masked term (0-based).
+    pub(crate) fn mask(&self) -> usize {
         self.mask
     }
 

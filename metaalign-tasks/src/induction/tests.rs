@@ -2,7 +2,9 @@
 
 use super::*;
 use metaalign_core::seed::item_rng;
+use metaalign_core::{Ability, Level, Outcome, Task, TaskConfig, TaskGenerator};
 use proptest::prelude::*;
+use serde_json::Value;
 
 fn gen() -> InductionGenerator {
     InductionGenerator::default()

@@ -18,15 +18,21 @@ pub type Var = u16;
 /// Binary connectives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BinOp {
+    /// `∧`.
     And,
+    /// `∨`.
     Or,
+    /// `→`.
     Implies,
+    /// `↔`.
     Iff,
+    /// `⊕`.
     Xor,
 }
 
 impl BinOp {
-    pub const ALL: [BinOp; 5] = [
+    /// Every connective.
+    pub(crate) const ALL: [BinOp; 5] = [
         BinOp::And,
         BinOp::Or,
         BinOp::Implies,
@@ -57,8 +63,9 @@ impl BinOp {
         }
     }
 
+    /// Applies the connective to one pair of truth values.
     #[inline]
-    pub fn apply_bool(self, a: bool, b: bool) -> bool {
+    pub(crate) fn apply_bool(self, a: bool, b: bool) -> bool {
         match self {
             BinOp::And => a && b,
             BinOp::Or => a || b,
@@ -84,18 +91,24 @@ impl BinOp {
 /// written differently, so both are kept to print the paper's text exactly.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Formula {
+    /// A variable, `A`.
     Var(Var),
+    /// A negated variable, `¬A`.
     NegVar(Var),
+    /// A negated formula, `¬(…)`.
     Not(Box<Formula>),
+    /// Two formulas joined by a connective.
     Bin(BinOp, Box<Formula>, Box<Formula>),
 }
 
 impl Formula {
-    pub fn negate(f: Formula) -> Formula {
+    /// `¬(f)`.
+    pub(crate) fn negate(f: Formula) -> Formula {
         Formula::Not(Box::new(f))
     }
 
-    pub fn bin(op: BinOp, l: Formula, r: Formula) -> Formula {
+    /// `l op r`.
+    pub(crate) fn bin(op: BinOp, l: Formula, r: Formula) -> Formula {
         Formula::Bin(op, Box::new(l), Box::new(r))
     }
 
@@ -267,6 +280,7 @@ pub fn var_index(name: &str) -> Option<Var> {
 pub struct ParseError {
     /// Byte offset in the input.
     pub pos: usize,
+    /// What is wrong there.
     pub message: String,
 }
 

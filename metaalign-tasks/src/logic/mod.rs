@@ -14,7 +14,9 @@ pub use table::{TruthTable, MAX_TABLE_VARS};
 /// How many assignments satisfy a set of formulas (0, 1, or more).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Models {
+    /// No assignment satisfies them.
     Unsat,
+    /// Exactly this one does.
     Unique(Vec<bool>),
     /// Two distinct models (there may be more).
     Multiple(Vec<bool>, Vec<bool>),

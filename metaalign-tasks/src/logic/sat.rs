@@ -14,12 +14,14 @@ pub struct SatProblem {
 }
 
 impl SatProblem {
-    pub fn new(nvars: usize) -> Self {
+    /// An empty problem over variables `0..nvars`.
+    pub(crate) fn new(nvars: usize) -> Self {
         let mut solver = Solver::new();
         let vars = (0..nvars).map(|_| solver.new_lit()).collect();
         Self { solver, vars }
     }
 
+    /// The number of variables, auxiliary ones included.
     pub fn nvars(&self) -> usize {
         self.vars.len()
     }
@@ -141,7 +143,8 @@ impl SatProblem {
         Some(values)
     }
 
-    pub fn solve(&mut self) -> Option<Vec<bool>> {
+    /// A model of the clauses added so far, or `None` when there is none.
+    pub(crate) fn solve(&mut self) -> Option<Vec<bool>> {
         self.solve_assuming(&[])
     }
 }

@@ -112,24 +112,29 @@ impl TruthTable {
         }
     }
 
+    /// `self ∧ other` (both over the same variables).
     pub fn and(&mut self, other: &TruthTable) {
         for (a, b) in self.words.iter_mut().zip(&other.words) {
             *a &= b;
         }
     }
 
+    /// The number of variables.
     pub fn nvars(&self) -> usize {
         self.nvars
     }
 
-    pub fn count(&self) -> u64 {
+    /// How many assignments are in the table.
+    pub(crate) fn count(&self) -> u64 {
         self.words.iter().map(|w| u64::from(w.count_ones())).sum()
     }
 
+    /// Whether no assignment is in the table.
     pub fn is_empty(&self) -> bool {
         self.words.iter().all(|w| *w == 0)
     }
 
+    /// Whether `assignment` (bit `i` = variable `i`) is in the table.
     pub fn contains(&self, assignment: u64) -> bool {
         let w = (assignment / 64) as usize;
         w < self.words.len() && (self.words[w] >> (assignment % 64)) & 1 == 1
