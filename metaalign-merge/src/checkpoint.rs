@@ -28,7 +28,9 @@ struct Shard {
 /// Where one tensor lives.
 #[derive(Clone, Debug)]
 pub struct TensorEntry {
+    /// The stored dtype.
     pub dtype: Dtype,
+    /// The shape, outermost dimension first.
     pub shape: Vec<usize>,
     shard: usize,
     /// Absolute byte range inside the shard file.
@@ -37,18 +39,16 @@ pub struct TensorEntry {
 }
 
 impl TensorEntry {
-    pub fn numel(&self) -> usize {
+    /// Number of elements.
+    pub(crate) fn numel(&self) -> usize {
         self.shape.iter().product()
-    }
-
-    pub fn byte_len(&self) -> usize {
-        self.end - self.start
     }
 }
 
 /// An opened (memory-mapped) checkpoint directory.
 pub struct Checkpoint {
-    pub dir: PathBuf,
+    /// The checkpoint directory.
+    pub(crate) dir: PathBuf,
     shards: Vec<Shard>,
     tensors: HashMap<String, TensorEntry>,
     /// Tensor names in storage order (shard, then offset).
@@ -183,15 +183,13 @@ impl Checkpoint {
         &self.order
     }
 
+    /// Where tensor `name` lives (dtype, shape), if the checkpoint has it.
     pub fn entry(&self, name: &str) -> Option<&TensorEntry> {
         self.tensors.get(name)
     }
 
-    pub fn len(&self) -> usize {
-        self.order.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
+    /// True when the checkpoint has no tensors.
+    pub(crate) fn is_empty(&self) -> bool {
         self.order.is_empty()
     }
 

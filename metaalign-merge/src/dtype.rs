@@ -10,9 +10,14 @@ use safetensors::Dtype;
 /// A floating-point dtype a merge can read or write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FloatDType {
+    /// IEEE 754 single precision (`float32`).
     F32,
+    /// bfloat16: float32's exponent range with an 8-bit mantissa.
     BF16,
+    /// IEEE 754 half precision (`float16`).
     F16,
+    /// IEEE 754 double precision (`float64`). Inputs may use it; a merge
+    /// writes float32 in its place.
     F64,
 }
 
@@ -38,7 +43,8 @@ impl FloatDType {
         }
     }
 
-    pub fn size(self) -> usize {
+    /// Bytes per element.
+    pub(crate) fn size(self) -> usize {
         match self {
             FloatDType::F32 => 4,
             FloatDType::BF16 | FloatDType::F16 => 2,

@@ -6,14 +6,19 @@
 //!   `slerp`, `model_stock`), each a `Merge` kind of [`MergePlugin`].
 //! - [`method::TensorMerge`]: the per-tensor contract a plugin implements to
 //!   add a strategy while reusing the engine.
-//! - [`engine`]: validation, streaming, parallelism, sharded output, atomic rename.
+//! - [`MethodMerger`]: any [`TensorMerge`] as metaalign-core's `Merger`.
+//! - [`engine`]: validation, scheduling (parallelism under a memory bound),
+//!   streamed sharded output, atomic rename.
 //! - [`spec`]: the standalone TOML file and the pipeline stage `merge`.
 //! - [`mergekit`]: import of mergekit YAML configs.
+
+#![warn(missing_docs)]
 
 pub mod checkpoint;
 pub mod dtype;
 pub mod engine;
 pub mod mergekit;
+mod merger;
 pub mod method;
 pub mod methods;
 pub mod params;
@@ -24,7 +29,8 @@ pub mod writer;
 pub use checkpoint::Checkpoint;
 pub use dtype::FloatDType;
 pub use engine::{peak_rss_bytes, run_merge, MergePlan, PlanModel};
-pub use method::{BaseUse, MethodMerger, ModelParams, TensorContext, TensorMerge};
+pub use merger::MethodMerger;
+pub use method::{BaseUse, ModelParams, TensorContext, TensorMerge};
 pub use params::{FilteredValue, LayerPosition, ParamValue};
 pub use plugin::MergePlugin;
 pub use spec::{MergeSpec, MergeStageConfig};

@@ -35,7 +35,10 @@ type Source = (String, Map<String, Value>, Map<String, Value>);
 /// A mergekit config translated to ours.
 #[derive(Debug)]
 pub struct Imported {
+    /// The merge method and its options (`merge_method` and the global
+    /// method parameters).
     pub method: Box<dyn MergeConfig>,
+    /// The models, base, output directory and options.
     pub inputs: MergeInputs,
     /// Settings we ignored or changed, for the user.
     pub warnings: Vec<String>,

@@ -4,16 +4,14 @@
 //! inputs, resolving per-tensor parameters, streaming, parallelism, writing
 //! shards, copying config/tokenizer files and the atomic rename.
 //!
-//! A plugin's `MergeConfig::build` returns `Box::new(MethodMerger::new(MyMethod))`.
+//! A plugin's `MergeConfig::build` returns
+//! `Box::new(MethodMerger::new(MyMethod))` ([`crate::MethodMerger`] runs the
+//! engine).
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::ops::Range;
-use std::sync::Arc;
 
-use async_trait::async_trait;
-
-use metaalign_core::merge::{MergeInputs, MergeSummary, Merger};
 use metaalign_core::seed::{item_rng, Rng};
 use metaalign_core::{Error, Result};
 
@@ -69,11 +67,13 @@ impl TensorContext<'_> {
 pub struct ModelParams {
     /// The model's name in the config.
     pub model: String,
-    pub values: BTreeMap<String, f64>,
+    /// The parameter values by name.
+    pub(crate) values: BTreeMap<String, f64>,
 }
 
 impl ModelParams {
-    pub fn get(&self, key: &str) -> Option<f64> {
+    /// The value, if the model sets it.
+    pub(crate) fn get(&self, key: &str) -> Option<f64> {
         self.values.get(key).copied()
     }
 
@@ -154,33 +154,4 @@ pub trait TensorMerge: Send + Sync + Debug {
         params: &[ModelParams],
         base: Option<&[f32]>,
     ) -> Result<Vec<f32>>;
-}
-
-/// Any [`TensorMerge`] as the core [`Merger`]: what `MergeConfig::build`
-/// returns, for built-in methods and plugins alike.
-#[derive(Clone, Debug)]
-pub struct MethodMerger {
-    pub method: Arc<dyn TensorMerge>,
-}
-
-impl MethodMerger {
-    pub fn new(method: impl TensorMerge + 'static) -> Self {
-        Self {
-            method: Arc::new(method),
-        }
-    }
-}
-
-#[async_trait]
-impl Merger for MethodMerger {
-    fn kind(&self) -> &str {
-        self.method.kind()
-    }
-
-    async fn merge(&self, inputs: &MergeInputs) -> Result<MergeSummary> {
-        let plan = crate::engine::MergePlan::from_inputs(self.method.clone(), inputs)?;
-        tokio::task::spawn_blocking(move || crate::engine::run_merge(&plan))
-            .await
-            .map_err(|e| Error::wrap("merge task panicked or was cancelled", e))?
-    }
 }

@@ -19,8 +19,12 @@ use metaalign_core::{Error, Result};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ParamValue {
+    /// The same value for every tensor.
     Scalar(f64),
+    /// Values spread evenly from the first layer to the last, interpolated
+    /// linearly; tensors outside the layers take the first value.
     Gradient(Vec<f64>),
+    /// `{ filter, value }` entries; the first whose filter matches wins.
     Filtered(Vec<FilteredValue>),
 }
 
@@ -28,9 +32,12 @@ pub enum ParamValue {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FilteredValue {
+    /// Substring of the tensor names the entry applies to; none or `"*"`
+    /// matches every tensor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filter: Option<String>,
-    pub value: ParamValue,
+    pub(crate) filter: Option<String>,
+    /// The value for matching tensors.
+    pub(crate) value: ParamValue,
 }
 
 impl From<f64> for ParamValue {

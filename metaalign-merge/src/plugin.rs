@@ -62,7 +62,7 @@ impl Plugin for MergePlugin {
 
 impl StageModel {
     /// `{ from = "<from>", weight = <weight> }`.
-    pub fn weighted(from: &str, weight: f64) -> Self {
+    pub(crate) fn weighted(from: &str, weight: f64) -> Self {
         Self {
             from: from.to_string(),
             name: None,

@@ -44,13 +44,14 @@ use crate::params::ParamValue;
 /// mergekit's `--out-shard-size` ("5B" = 5·10⁹ bytes, "500M").
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
-pub enum ByteSize {
+pub(crate) enum ByteSize {
     Bytes(u64),
     Text(String),
 }
 
 impl ByteSize {
-    pub fn bytes(&self) -> Result<u64> {
+    /// The size in bytes.
+    pub(crate) fn bytes(&self) -> Result<u64> {
         match self {
             ByteSize::Bytes(b) => Ok(*b),
             ByteSize::Text(s) => parse_size(s),
@@ -87,19 +88,21 @@ pub fn parse_size(s: &str) -> Result<u64> {
 
 /// One model of a standalone merge file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ModelEntry {
+pub(crate) struct ModelEntry {
+    /// Name for per-model settings (default: the directory name).
     #[serde(default)]
-    pub name: Option<String>,
-    pub path: PathBuf,
+    pub(crate) name: Option<String>,
+    /// Checkpoint directory (a relative path is relative to the file).
+    pub(crate) path: PathBuf,
     /// Per-model parameters (`weight`, `density`, ...).
     #[serde(flatten)]
-    pub params: BTreeMap<String, serde_json::Value>,
+    pub(crate) params: BTreeMap<String, serde_json::Value>,
 }
 
 /// `base = "path"` or `base = { name, path }`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
-pub enum BaseEntry {
+pub(crate) enum BaseEntry {
     Path(PathBuf),
     Model {
         #[serde(default)]
@@ -111,26 +114,27 @@ pub enum BaseEntry {
 /// Output settings shared by the standalone file and the stage.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OutputSettings {
+pub(crate) struct OutputSettings {
     /// `float32`, `bfloat16` or `float16`.
     #[serde(default)]
-    pub dtype: Option<String>,
+    pub(crate) dtype: Option<String>,
     /// Maximum bytes per shard ("5B" default, as mergekit).
     #[serde(default)]
-    pub shard_size: Option<ByteSize>,
+    pub(crate) shard_size: Option<ByteSize>,
     /// Name of the model whose config/tokenizer files are copied.
     #[serde(default)]
-    pub copy_files_from: Option<String>,
+    pub(crate) copy_files_from: Option<String>,
     /// Worker threads.
     #[serde(default)]
-    pub threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
     /// Bound on the memory of tensors merged at once ("1000M"...).
     #[serde(default)]
-    pub max_in_flight: Option<ByteSize>,
+    pub(crate) max_in_flight: Option<ByteSize>,
 }
 
 impl OutputSettings {
-    pub fn options(&self) -> Result<MergeOptions> {
+    /// The core merge options (checked: dtype and sizes parse).
+    pub(crate) fn options(&self) -> Result<MergeOptions> {
         if let Some(d) = &self.dtype {
             d.parse::<FloatDType>()?;
         }
@@ -154,23 +158,31 @@ impl OutputSettings {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MergeSpec {
+    /// The merge method and its options (`method = { kind = "linear" }`).
     pub method: Box<dyn MergeConfig>,
-    pub models: Vec<ModelEntry>,
+    /// The models to merge, in order.
+    pub(crate) models: Vec<ModelEntry>,
+    /// Base model, for the methods that need one.
     #[serde(default)]
-    pub base: Option<BaseEntry>,
+    pub(crate) base: Option<BaseEntry>,
     /// Seed of stochastic methods (DARE).
     #[serde(default)]
     pub seed: u64,
+    /// Output dtype (default: the inputs').
     #[serde(default)]
-    pub dtype: Option<String>,
+    pub(crate) dtype: Option<String>,
+    /// Maximum bytes per output shard.
     #[serde(default)]
-    pub shard_size: Option<ByteSize>,
+    pub(crate) shard_size: Option<ByteSize>,
+    /// Name of the model whose config/tokenizer files are copied.
     #[serde(default)]
-    pub copy_files_from: Option<String>,
+    pub(crate) copy_files_from: Option<String>,
+    /// Worker threads.
     #[serde(default)]
-    pub threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
+    /// Bound on the memory of tensors merged at once.
     #[serde(default)]
-    pub max_in_flight: Option<ByteSize>,
+    pub(crate) max_in_flight: Option<ByteSize>,
 }
 
 fn default_name(path: &Path, i: usize) -> String {
@@ -201,6 +213,7 @@ impl MergeSpec {
         metaalign_core::config::from_toml_str(text, origin)
     }
 
+    /// Reads and parses a standalone merge file.
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         Self::from_toml(&text, &path.display().to_string())
@@ -268,14 +281,15 @@ impl MergeSpec {
 
 /// One model of the `merge` stage: a reference plus per-model parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StageModel {
+pub(crate) struct StageModel {
     /// `"<stage>.model"` or `"policy"`.
-    pub from: String,
+    pub(crate) from: String,
     /// Name for per-model settings and reports (default: the stage name).
     #[serde(default)]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
+    /// Per-model parameters (`weight`, `density`, ...).
     #[serde(flatten)]
-    pub params: BTreeMap<String, serde_json::Value>,
+    pub(crate) params: BTreeMap<String, serde_json::Value>,
 }
 
 impl StageModel {
@@ -294,22 +308,28 @@ impl StageModel {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MergeStageConfig {
-    pub models: Vec<StageModel>,
+    /// The models to merge, in order.
+    pub(crate) models: Vec<StageModel>,
     /// Base model reference for task-vector methods and slerp.
     #[serde(default)]
     pub base: Option<String>,
-    pub method: Box<dyn MergeConfig>,
+    /// The merge method and its options.
+    pub(crate) method: Box<dyn MergeConfig>,
+    /// Output dtype (default: the inputs').
     #[serde(default)]
-    pub dtype: Option<String>,
+    pub(crate) dtype: Option<String>,
+    /// Maximum bytes per output shard.
     #[serde(default)]
-    pub shard_size: Option<ByteSize>,
+    pub(crate) shard_size: Option<ByteSize>,
     /// Model name (as in `models`, or `base`) whose config/tokenizer are copied.
     #[serde(default)]
     pub copy_files_from: Option<String>,
+    /// Worker threads.
     #[serde(default)]
-    pub threads: Option<usize>,
+    pub(crate) threads: Option<usize>,
+    /// Bound on the memory of tensors merged at once.
     #[serde(default)]
-    pub max_in_flight: Option<ByteSize>,
+    pub(crate) max_in_flight: Option<ByteSize>,
 }
 
 impl MergeStageConfig {

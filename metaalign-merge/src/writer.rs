@@ -24,7 +24,9 @@ use crate::dtype::FloatDType;
 /// One tensor of the output.
 #[derive(Clone, Debug)]
 pub struct OutTensor {
+    /// Tensor name.
     pub name: String,
+    /// Tensor shape, outermost dimension first.
     pub shape: Vec<usize>,
 }
 
@@ -146,14 +148,6 @@ impl ShardedWriter {
             dtype,
             total_bytes,
         })
-    }
-
-    pub fn dtype(&self) -> FloatDType {
-        self.dtype
-    }
-
-    pub fn num_shards(&self) -> usize {
-        self.files.len()
     }
 
     /// Bytes of tensor data in all shards.

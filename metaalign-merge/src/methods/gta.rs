@@ -14,14 +14,22 @@ use super::sparsify::{self, Sparsification};
 use crate::method::{BaseUse, ModelParams, TensorContext, TensorMerge};
 use crate::params::ParamValue;
 
+/// The per-tensor method of every task-arithmetic kind (see the module
+/// docs); the configs' `method()` builds it.
 #[derive(Clone, Debug)]
 pub struct TaskArithmeticFamily {
-    pub kind: &'static str,
-    pub sparsification: Option<Sparsification>,
-    pub consensus: bool,
-    pub normalize: bool,
-    pub rescale: bool,
-    pub lambda: ParamValue,
+    /// The registered kind (`"ties"`).
+    pub(crate) kind: &'static str,
+    /// How each task vector is pruned, if at all.
+    pub(crate) sparsification: Option<Sparsification>,
+    /// TIES sign election.
+    pub(crate) consensus: bool,
+    /// Divide the mixed task vector by the (masked) sum of weights.
+    pub(crate) normalize: bool,
+    /// Rescale pruned task vectors to their original L1 norm.
+    pub(crate) rescale: bool,
+    /// Scale of the mixed task vector.
+    pub(crate) lambda: ParamValue,
 }
 
 impl TensorMerge for TaskArithmeticFamily {

@@ -8,8 +8,11 @@ use metaalign_core::{Error, Result};
 
 use crate::method::{ModelParams, TensorContext, TensorMerge};
 
+/// The `linear` method (see the module docs).
 #[derive(Clone, Debug)]
 pub struct Linear {
+    /// Divide by the sum of the weights (a weighted average); otherwise the
+    /// weighted sum.
     pub normalize: bool,
 }
 
@@ -54,7 +57,7 @@ impl TensorMerge for Linear {
     }
 }
 
-/// acc[j] = fma(x[j], w, acc[j]) — a fused multiply-add per element, using
+/// `acc[j] = fma(x[j], w, acc[j])` — a fused multiply-add per element, using
 /// the CPU's FMA unit when it has one.
 pub fn fma_accumulate(acc: &mut [f32], x: &[f32], w: f32) {
     #[cfg(target_arch = "x86_64")]

@@ -7,7 +7,7 @@ use metaalign_core::config::MergeConfig;
 use metaalign_core::merge::Merger;
 use metaalign_core::Result;
 
-use crate::method::MethodMerger;
+use crate::merger::MethodMerger;
 use crate::params::ParamValue;
 
 pub mod gta;
@@ -18,8 +18,8 @@ pub mod sparsify;
 
 pub use gta::TaskArithmeticFamily;
 pub use linear::Linear;
-pub use model_stock::ModelStock;
-pub use slerp::Slerp;
+use model_stock::ModelStock;
+use slerp::Slerp;
 pub use sparsify::Sparsification;
 
 fn yes() -> bool {

@@ -8,9 +8,11 @@ use metaalign_core::{Error, Result};
 
 use crate::method::{BaseUse, ModelParams, TensorContext, TensorMerge};
 
+/// The `model_stock` method (see the module docs).
 #[derive(Clone, Debug)]
-pub struct ModelStock {
-    pub filter_wise: bool,
+pub(crate) struct ModelStock {
+    /// Compute the interpolation ratio per row instead of per tensor.
+    pub(crate) filter_wise: bool,
 }
 
 impl TensorMerge for ModelStock {

@@ -9,11 +9,14 @@ use metaalign_core::{Error, Result};
 use crate::method::{BaseUse, ModelParams, TensorContext, TensorMerge};
 use crate::params::ParamValue;
 
-pub const DOT_THRESHOLD: f32 = 0.9995;
+/// Above this |cos| between the normalised tensors, slerp falls back to lerp.
+const DOT_THRESHOLD: f32 = 0.9995;
 
+/// The `slerp` method (see the module docs).
 #[derive(Clone, Debug)]
-pub struct Slerp {
-    pub t: ParamValue,
+pub(crate) struct Slerp {
+    /// Interpolation factor: 0 is the base, 1 the model.
+    pub(crate) t: ParamValue,
 }
 
 impl TensorMerge for Slerp {

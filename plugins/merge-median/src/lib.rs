@@ -22,6 +22,8 @@
 //! The median ignores parameters pulled far by a single model, which makes
 //! it a natural baseline beside mergekit's linear and TIES merges.
 
+#![warn(missing_docs)]
+
 use metaalign_core::{Error, MergeConfig, Merger, Result};
 use metaalign_core::{Plugin, Registry};
 use metaalign_merge::{BaseUse, MethodMerger, ModelParams, TensorContext, TensorMerge};
@@ -60,7 +62,8 @@ impl MergeConfig for MedianConfig {
 /// The per-tensor method.
 #[derive(Clone, Debug, Default)]
 pub struct Median {
-    pub relative_to_base: bool,
+    /// Take the median of the task vectors (θᵢ − base) and add it to the base.
+    pub(crate) relative_to_base: bool,
 }
 
 impl TensorMerge for Median {
