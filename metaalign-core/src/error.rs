@@ -10,7 +10,10 @@ pub enum Error {
     /// A configuration file or snippet is invalid. `message` already names
     /// the key, line and column where they are known.
     #[error("{message}")]
-    Config { message: String },
+    Config {
+        /// What is wrong, and where.
+        message: String,
+    },
 
     /// A plugin registry problem (duplicate kind, unknown kind).
     #[error("registry: {0}")]
@@ -24,7 +27,9 @@ pub enum Error {
     /// A stage failed while running.
     #[error("stage `{stage}` failed: {source}")]
     Stage {
+        /// The stage's name (`policy` for the starting policy).
         stage: String,
+        /// Why it failed.
         #[source]
         source: Box<Error>,
     },
@@ -35,7 +40,12 @@ pub enum Error {
 
     /// A checkpoint is missing, corrupt or does not match what was expected.
     #[error("checkpoint {path}: {message}")]
-    Checkpoint { path: PathBuf, message: String },
+    Checkpoint {
+        /// The checkpoint directory or file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
 
     /// Shapes or dtypes that must agree do not.
     #[error("shape mismatch: {0}")]
@@ -45,25 +55,32 @@ pub enum Error {
     #[error("interrupted")]
     Interrupted,
 
+    /// A file operation failed (see [`Error::io`]).
     #[error("I/O error on {path}: {source}")]
     Io {
+        /// The file or folder it failed on.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
 
+    /// JSON could not be read or written.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
 
     /// Anything else, from a component crate.
     #[error("{message}")]
     Other {
+        /// What went wrong.
         message: String,
+        /// The component's own error, when there is one.
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
 }
 
+/// `Result` with this crate's [`Error`] as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
@@ -94,12 +111,14 @@ impl Error {
         }
     }
 
+    /// An invalid-configuration error ([`Error::Config`]).
     pub fn config(message: impl Into<String>) -> Self {
         Error::Config {
             message: message.into(),
         }
     }
 
+    /// A malformed-data error ([`Error::Data`]).
     pub fn data(message: impl Into<String>) -> Self {
         Error::Data(message.into())
     }

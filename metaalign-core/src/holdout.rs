@@ -21,8 +21,11 @@ const PARTITION_KEY: u64 = 0x6d65_7461_616c_6967;
 /// The part of the puzzle space a puzzle belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Part {
+    /// Trainers may draw it.
     Train,
+    /// Only validation sets draw it (merge-weight search).
     Validation,
+    /// Only test sets draw it (`evaluate` stages).
     Test,
 }
 

@@ -7,6 +7,8 @@
 //! in `metaalign-rl` and `metaalign-tasks`, and plugins add more through the
 //! same public API.
 
+#![warn(missing_docs)]
+
 pub mod atomic;
 pub mod cancel;
 pub mod config;
@@ -34,9 +36,9 @@ pub use paper::{PaperImporter, PaperRecord};
 pub use policy::{Generation, Policy, SamplingParams};
 pub use registry::{Plugin, Registration, Registry, Slot};
 pub use reward::RewardScheme;
-pub use task::{Ability, ChatMessage, Level, Solution, Task, TaskGenerator};
+pub use task::{Ability, ChatMessage, Level, Solution, Task, TaskGenerator, Verifier};
 pub use trainer::{TrainInputs, Trainer};
-pub use verdict::{Outcome, Verdict, Verifier};
+pub use verdict::{Outcome, Verdict};
 
 /// Re-exported so that plugins build [`Verdict`] texts without a direct
 /// dependency.

@@ -72,6 +72,7 @@ pub struct MergeOptions {
     pub threads: Option<usize>,
 }
 
+/// Everything a [`Merger`] needs for one merge.
 #[derive(Clone, Debug)]
 pub struct MergeInputs {
     /// Models in config order (order matters for bit-exact sums).
@@ -89,16 +90,22 @@ pub struct MergeInputs {
 /// What a merge did.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct MergeSummary {
+    /// Tensors written.
     pub tensors: usize,
+    /// Bytes written to the output.
     pub bytes_written: u64,
+    /// Wall-clock time of the merge.
     pub seconds: f64,
+    /// The process's peak resident memory, where the platform reports it.
     pub peak_rss_bytes: Option<u64>,
 }
 
+/// A merge method: combines checkpoints into a new one.
 #[async_trait]
 pub trait Merger: Send + Sync {
     /// Registered kind name (`"linear"`).
     fn kind(&self) -> &str;
 
+    /// Merges `inputs.models` into `inputs.out`.
     async fn merge(&self, inputs: &MergeInputs) -> Result<MergeSummary>;
 }

@@ -1,5 +1,5 @@
 //! One row of the paper's released data (veRL parquet layout), before a
-//! task kind's paper importer turns it into a [`Task`](crate::Task). The
+//! task kind's paper importer turns it into a [`Task`]. The
 //! type lives in core so that a task kind registers its importer with the
 //! [`registry`](crate::registry) (`Registry::add_paper_task`); reading the
 //! parquet files is `metaalign_tasks::dataset`'s job.
@@ -18,15 +18,19 @@ pub type PaperImporter = fn(&PaperRecord) -> Result<Task>;
 /// (`puzzle_spec`, `complete_sequence`, ...) are in `extra`, as JSON.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PaperRecord {
+    /// The `data_source` column (e.g. `logic_assignment`): which task
+    /// family the row comes from.
     pub data_source: String,
     /// Chat messages; their content already carries the Qwen chat template
     /// and ends with `<|im_start|>assistant\n<think>`.
     pub prompt: Vec<ChatMessage>,
+    /// The `ability` column, as written in the file.
     pub ability: String,
     /// `reward_model.ground_truth` (e.g. `{solution_text_format, statements}`).
     pub ground_truth: serde_json::Value,
     /// `extra_info` (`{index, split}`).
     pub extra_info: serde_json::Value,
+    /// The puzzle statement column, when the row has one.
     pub puzzle_text: Option<String>,
     /// The solution column as text (Induction stores it as an integer).
     pub solution_text: Option<String>,

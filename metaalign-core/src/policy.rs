@@ -20,9 +20,11 @@ pub struct SamplingParams {
     pub top_p: f64,
     /// Keep only the k most likely tokens; None disables it.
     pub top_k: Option<usize>,
+    /// At most this many tokens are generated per row.
     pub max_new_tokens: usize,
     /// Generation of a row stops when its text ends with any of these.
     pub stop: Vec<String>,
+    /// Seeds the sampling, so the same seed gives the same continuations.
     pub seed: u64,
 }
 
@@ -40,6 +42,7 @@ impl Default for SamplingParams {
 }
 
 impl SamplingParams {
+    /// Greedy decoding (temperature 0) of up to `max_new_tokens` tokens.
     pub fn greedy(max_new_tokens: usize) -> Self {
         Self {
             temperature: 0.0,
@@ -53,8 +56,11 @@ impl SamplingParams {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FinishReason {
+    /// The model produced its end-of-sequence token.
     Eos,
+    /// The text ended with one of the stop strings.
     Stop,
+    /// It reached `max_new_tokens`.
     Length,
 }
 
@@ -68,6 +74,7 @@ pub struct Generation {
     /// Natural-log probability of each generated token under the sampling
     /// distribution's underlying model (before temperature).
     pub logprobs: Vec<f32>,
+    /// Why it stopped.
     pub finish: FinishReason,
 }
 
@@ -84,7 +91,10 @@ pub trait Policy: Send {
     /// prompt (token ids), without gradients.
     fn score(&mut self, batch: &[(Vec<u32>, Vec<u32>)]) -> Result<Vec<Vec<f32>>>;
 
+    /// Tokenizes text into token ids.
     fn encode(&self, text: &str) -> Result<Vec<u32>>;
+
+    /// Turns token ids back into text.
     fn decode(&self, ids: &[u32]) -> Result<String>;
 
     /// Number of parameters.

@@ -30,59 +30,13 @@ use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
 
-use crate::config::{
+pub use crate::config::slots::Slot;
+use crate::config::slots::{
     MergeConfig, PolicyConfig, RewardConfig, StageConfig, TaskConfig, TrainerConfig,
 };
 use crate::error::{Error, Result};
 use crate::paper::PaperImporter;
 use crate::task::{Ability, TaskGenerator};
-
-/// Where a kind plugs in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Slot {
-    /// Task generators and their verifiers (`[tasks.NAME]`).
-    Task,
-    /// Reward schemes (`reward = { kind = ... }`).
-    Reward,
-    /// Where the starting policy comes from (`[policy]`).
-    Policy,
-    /// RL / SFT trainers (`trainer = { kind = ... }`).
-    Trainer,
-    /// Merge strategies (`method = { kind = ... }`).
-    Merge,
-    /// Pipeline stages (`[[stages]]`).
-    Stage,
-}
-
-impl Slot {
-    /// Every slot, in listing order.
-    pub const ALL: [Slot; 6] = [
-        Slot::Task,
-        Slot::Reward,
-        Slot::Policy,
-        Slot::Trainer,
-        Slot::Merge,
-        Slot::Stage,
-    ];
-
-    /// The slot's name in messages and in `metaalign list`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Slot::Task => "task",
-            Slot::Reward => "reward",
-            Slot::Policy => "policy",
-            Slot::Trainer => "trainer",
-            Slot::Merge => "merge",
-            Slot::Stage => "stage",
-        }
-    }
-}
-
-impl fmt::Display for Slot {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// A set of kinds added to a [`Registry`] together: a domain, a reward, or
 /// a group of other plugins (`DefaultPlugins`).
@@ -449,7 +403,7 @@ pub fn check_example(reg: &Registration) -> Result<()> {
         "example of {} kind `{}` ({})",
         reg.slot, reg.kind, reg.origin
     );
-    let parsed = crate::config::parse_slot_toml(reg.slot, &reg.example, &origin)?;
+    let parsed = parse_slot_toml(reg.slot, &reg.example, &origin)?;
     if parsed != reg.example_value {
         return Err(Error::Registry(format!(
             "{origin}: changes in a TOML round trip:\n  value:  {}\n  parsed: {parsed}\n  written TOML:\n{}",
@@ -457,6 +411,27 @@ pub fn check_example(reg: &Registration) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Parses a config table of `slot` into its trait object, as
+/// [`crate::config::from_toml_str`] does, and returns the object serialized
+/// as JSON (what [`check_example`] compares).
+fn parse_slot_toml(slot: Slot, text: &str, origin: &str) -> Result<serde_json::Value> {
+    fn json<T: serde::de::DeserializeOwned + Serialize>(
+        text: &str,
+        origin: &str,
+    ) -> Result<serde_json::Value> {
+        let value: T = crate::pipeline::de::parse_toml(text, origin, &kinds)?;
+        Ok(serde_json::to_value(value)?)
+    }
+    match slot {
+        Slot::Task => json::<Box<dyn TaskConfig>>(text, origin),
+        Slot::Reward => json::<Box<dyn RewardConfig>>(text, origin),
+        Slot::Policy => json::<Box<dyn PolicyConfig>>(text, origin),
+        Slot::Trainer => json::<Box<dyn TrainerConfig>>(text, origin),
+        Slot::Merge => json::<Box<dyn MergeConfig>>(text, origin),
+        Slot::Stage => json::<Box<dyn StageConfig>>(text, origin),
+    }
 }
 
 static INSTALLED: RwLock<Option<Arc<Registry>>> = RwLock::new(None);

@@ -1,4 +1,4 @@
-//! Tasks and the generators that make them.
+//! Tasks, the generators that make them and the verifiers that check them.
 
 use std::fmt;
 use std::sync::Arc;
@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::Result;
 use crate::seed::Rng;
-use crate::verdict::Verifier;
+use crate::verdict::Verdict;
 
 /// A meta-ability (or a downstream reasoning domain added by a plugin).
 ///
@@ -15,8 +15,11 @@ use crate::verdict::Verifier;
 /// `"abduction"`, or the domain's own name (e.g. `"arithmetic"`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Ability {
+    /// Deduction: from premises to what must follow.
     Deduction,
+    /// Induction: from examples to the rule behind them.
     Induction,
+    /// Abduction: from observations back to what explains them.
     Abduction,
     /// Any other reasoning domain, named by its plugin.
     Domain(String),
@@ -26,6 +29,7 @@ impl Ability {
     /// The three meta-abilities of the paper, in the paper's order.
     pub const META: [Ability; 3] = [Ability::Deduction, Ability::Induction, Ability::Abduction];
 
+    /// The lowercase name (`"deduction"`, or the domain's).
     pub fn as_str(&self) -> &str {
         match self {
             Ability::Deduction => "deduction",
@@ -91,11 +95,14 @@ impl fmt::Display for Level {
 /// One chat message of a prompt.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
+    /// `system`, `user` or `assistant`.
     pub role: String,
+    /// The message text.
     pub content: String,
 }
 
 impl ChatMessage {
+    /// A message of `role` saying `content`.
     pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
         Self {
             role: role.into(),
@@ -117,7 +124,9 @@ pub struct Task {
     pub id: String,
     /// Registered task kind that made (and verifies) this task, e.g. `"deduction"`.
     pub kind: String,
+    /// The ability it exercises.
     pub ability: Ability,
+    /// Its difficulty.
     pub level: Level,
     /// The puzzle statement alone (no instructions, no template).
     pub puzzle: String,
@@ -175,6 +184,7 @@ pub trait TaskGenerator: Send + Sync {
     /// Registered kind name (`"deduction"`).
     fn kind(&self) -> &str;
 
+    /// The ability its tasks exercise.
     fn ability(&self) -> Ability;
 
     /// Levels this generator supports, lowest first.
@@ -210,4 +220,11 @@ pub struct Solution {
     pub answer: String,
     /// A short reasoning trace, when the solver can give one.
     pub rationale: Option<String>,
+}
+
+/// Checks responses. Implementations are total: they return a verdict for
+/// any response text, never panic and never error.
+pub trait Verifier: Send + Sync {
+    /// Checks `response` against `task`: its format, its answer, and why.
+    fn verify(&self, task: &Task, response: &str) -> Verdict;
 }

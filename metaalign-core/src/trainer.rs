@@ -26,13 +26,16 @@ pub struct TrainInputs {
     /// Where checkpoints, trainer state and plots go. A trainer finding its
     /// own state here resumes from it.
     pub out_dir: PathBuf,
+    /// Seeds the trainer's task draws and sampling.
     pub seed: u64,
     /// Puzzles a trainer must not draw (they belong to test and validation
     /// sets); the run's `[run] holdout`.
     pub holdout: HoldOut,
     /// `cpu` or `cuda:N`.
     pub device: String,
+    /// Where the trainer logs its metrics.
     pub metrics: MetricsSink,
+    /// Set when the user interrupts the run; the trainer saves and stops.
     pub cancel: CancelFlag,
 }
 
@@ -47,6 +50,7 @@ pub struct TrainOutput {
     pub plots: Vec<PathBuf>,
 }
 
+/// A training method (RL or SFT) that improves a policy on tasks.
 #[async_trait]
 pub trait Trainer: Send + Sync {
     /// Registered kind name (`"grpo"`).

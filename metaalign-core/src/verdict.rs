@@ -1,15 +1,15 @@
-//! Verdicts and verifiers.
+//! Verdicts: what a [`Verifier`](crate::Verifier) says about one response.
 
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
-
-use crate::task::Task;
 
 /// Whether an answer was right.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
+    /// The answer matches the ground truth.
     Correct,
+    /// An answer was read, and it is wrong.
     Wrong,
     /// No answer could be read (missing, malformed, or incomplete).
     Unparseable,
@@ -38,6 +38,7 @@ pub struct Verdict {
     /// The response has exactly one `<think>…</think>` followed by exactly
     /// one `<answer>…</answer>`.
     pub format_ok: bool,
+    /// Whether the answer was right.
     pub outcome: Outcome,
     /// The answer as the verifier read it, normalised (None if unparseable).
     pub parsed: Option<CompactString>,
@@ -47,13 +48,8 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// Whether the outcome is [`Outcome::Correct`].
     pub fn is_correct(&self) -> bool {
         self.outcome == Outcome::Correct
     }
-}
-
-/// Checks responses. Implementations are total: they return a verdict for
-/// any response text, never panic and never error.
-pub trait Verifier: Send + Sync {
-    fn verify(&self, task: &Task, response: &str) -> Verdict;
 }

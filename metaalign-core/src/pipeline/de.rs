@@ -19,7 +19,16 @@ use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 use toml::de::{DeArray, DeTable, DeValue};
 use toml::Spanned;
 
-use crate::registry::{self, Slot};
+use serde::de::DeserializeOwned;
+
+use crate::config::slots::Slot;
+use crate::error::{Error, Result as CoreResult};
+
+/// Lists the kinds registered in a slot, for messages about an unknown
+/// `kind`. Callers pass the installed registry's
+/// ([`crate::registry::kinds`]); taking it as an argument keeps this
+/// deserializer below the registry, which parses its examples with it.
+pub(crate) type KnownKinds<'a> = &'a dyn Fn(Slot) -> Vec<String>;
 
 /// One step of a key path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -154,10 +163,30 @@ pub fn from_table<'de, T: de::Deserialize<'de>>(
     from_value(&value, KeyPath::default())
 }
 
+/// Parses TOML text into `T` with positioned errors (see
+/// [`crate::config::from_toml_str`]); `known` lists the kinds of each slot
+/// for an unknown `kind`.
+pub(crate) fn parse_toml<T: DeserializeOwned>(
+    text: &str,
+    origin: &str,
+    known: KnownKinds<'_>,
+) -> CoreResult<T> {
+    let doc = DeTable::parse(text)
+        .map_err(|e| Error::config(super::describe_toml_error(text, origin, &e)))?;
+    from_table(&doc)
+        .map_err(|(message, loc)| Error::config(locate(text, origin, &message, &loc, known)))
+}
+
 /// Turns a failure into a message that names the file, line, column and key,
 /// quotes the line, and (for an unknown `kind`) lists the known kinds.
-pub fn locate(text: &str, origin: &str, message: &str, loc: &Location) -> String {
-    let message = improve_message(message, &loc.path);
+pub fn locate(
+    text: &str,
+    origin: &str,
+    message: &str,
+    loc: &Location,
+    known: KnownKinds<'_>,
+) -> String {
+    let message = improve_message(message, &loc.path, known);
     let (line, col) = super::line_col(text, loc.span.start);
     let source_line = text.lines().nth(line - 1).unwrap_or("");
     let key = if loc.path.0.is_empty() {
@@ -181,7 +210,7 @@ pub fn locate(text: &str, origin: &str, message: &str, loc: &Location) -> String
 
 /// Rewrites serde/typetag wording into the project's: an unknown `kind`
 /// lists the known kinds of its slot.
-fn improve_message(message: &str, path: &KeyPath) -> String {
+fn improve_message(message: &str, path: &KeyPath, known: KnownKinds<'_>) -> String {
     if path.last_key() == Some("kind") {
         if let Some(rest) = message.strip_prefix("unknown variant ") {
             let (given, expected) = match rest.split_once(", expected ") {
@@ -195,14 +224,14 @@ fn improve_message(message: &str, path: &KeyPath) -> String {
                 .filter(|s| !s.is_empty())
                 .collect();
             let slot = Slot::ALL.into_iter().find(|slot| {
-                let mut known: Vec<String> = registry::kinds(*slot);
+                let mut kinds: Vec<String> = known(*slot);
                 let mut given_names = names.clone();
-                known.sort();
+                kinds.sort();
                 given_names.sort();
-                !known.is_empty() && known == given_names
+                !kinds.is_empty() && kinds == given_names
             });
             return match slot {
-                Some(slot) => unknown_kind_message(slot, given.trim_matches('`')),
+                Some(slot) => unknown_kind_message(slot, given.trim_matches('`'), &known(slot)),
                 None => format!(
                     "unknown kind {given}; known kinds: {}",
                     if names.is_empty() {
@@ -221,8 +250,7 @@ fn improve_message(message: &str, path: &KeyPath) -> String {
 }
 
 /// "unknown stage kind `x`; known stage kinds: a, b, c".
-pub fn unknown_kind_message(slot: Slot, given: &str) -> String {
-    let known = registry::kinds(slot);
+pub fn unknown_kind_message(slot: Slot, given: &str, known: &[String]) -> String {
     format!(
         "unknown {slot} kind `{given}`; known {slot} kinds: {}",
         if known.is_empty() {
@@ -554,7 +582,8 @@ mod tests {
 
     fn parse(text: &str) -> Result<Outer, String> {
         let doc = DeTable::parse(text).unwrap();
-        from_table::<Outer>(&doc).map_err(|(m, loc)| locate(text, "t.toml", &m, &loc))
+        from_table::<Outer>(&doc)
+            .map_err(|(m, loc)| locate(text, "t.toml", &m, &loc, &crate::registry::kinds))
     }
 
     #[test]

@@ -46,6 +46,7 @@ pub struct StageEntry {
     pub name: String,
     /// The registered stage kind.
     pub kind: String,
+    /// The stage's config: its table without `name`.
     pub config: Box<dyn StageConfig>,
     /// 1-based line of the stage's table, for messages.
     pub line: usize,
@@ -86,7 +87,7 @@ impl Pipeline {
         let doc = DeTable::parse(text)
             .map_err(|e| Error::config(super::describe_toml_error(text, origin, &e)))?;
         let fail = |message: &str, loc: &Location| -> Error {
-            Error::config(de::locate(text, origin, message, loc))
+            Error::config(locate(text, origin, message, loc))
         };
         let at = |span: Range<usize>, path: KeyPath| Location { span, path };
         let _base = BaseDirGuard::set(base_dir);
@@ -256,7 +257,7 @@ impl Pipeline {
     pub(crate) fn stage_error(&self, index: usize, message: &str) -> Error {
         let span = self.spans.stage_name.get(index).cloned().unwrap_or(0..0);
         let path = KeyPath::default().key("stages").index(index).key("name");
-        Error::config(de::locate(
+        Error::config(locate(
             &self.source,
             &self.origin,
             message,
@@ -275,7 +276,7 @@ impl Pipeline {
             .get(index)
             .and_then(|strings| strings.iter().find(|(_, _, text)| text == value));
         match found {
-            Some((span, path, _)) => Error::config(de::locate(
+            Some((span, path, _)) => Error::config(locate(
                 &self.source,
                 &self.origin,
                 message,
@@ -287,6 +288,11 @@ impl Pipeline {
             None => self.stage_error(index, message),
         }
     }
+}
+
+/// [`de::locate`] with the installed registry's kinds.
+fn locate(text: &str, origin: &str, message: &str, loc: &Location) -> String {
+    de::locate(text, origin, message, loc, &crate::registry::kinds)
 }
 
 /// Names become folder names and reference prefixes: keep them simple.
@@ -372,7 +378,10 @@ fn check_kind(
         return Err(("`kind` must be a string".to_string(), loc));
     };
     if crate::registry::find(slot, name).is_none() {
-        return Err((de::unknown_kind_message(slot, name), loc));
+        return Err((
+            de::unknown_kind_message(slot, name, &crate::registry::kinds(slot)),
+            loc,
+        ));
     }
     Ok(name.to_string())
 }
@@ -428,10 +437,13 @@ pub mod paths {
 
     use serde::{Deserialize, Deserializer, Serializer};
 
+    /// Writes the path as given.
     pub fn serialize<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
         serde::Serialize::serialize(path, s)
     }
 
+    /// Reads a path; a relative one resolves against the folder of the
+    /// pipeline file being read ([`super::resolve_config_path`]).
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
         PathBuf::deserialize(d).map(super::resolve_config_path)
     }
@@ -442,6 +454,7 @@ pub mod paths {
 
         use serde::{Deserialize, Deserializer, Serializer};
 
+        /// Writes the path, if any, as given.
         pub fn serialize<S: Serializer>(path: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
             match path {
                 Some(p) => s.serialize_some(p),
@@ -449,6 +462,7 @@ pub mod paths {
             }
         }
 
+        /// Reads an optional path, resolved like [`super::deserialize`].
         pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
             Option::<PathBuf>::deserialize(d).map(|p| p.map(super::super::resolve_config_path))
         }

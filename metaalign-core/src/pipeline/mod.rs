@@ -1,20 +1,24 @@
 //! The declarative pipeline: run settings, a policy, task sources and an
 //! ordered list of stages, executed into a run directory.
 //!
-//! - [`Pipeline`] ([`file`]): reading a pipeline TOML file with precise
+//! - [`Pipeline`] ([`file`](mod@file)): reading a pipeline TOML file with precise
 //!   errors (file, line, column, key; known kinds for an unknown `kind`);
 //! - [`Plan`] ([`plan`]): checking stages fit together and describing a run;
 //! - [`run`] ([`runner`]): executing it into `<out_dir>/<run name>/`;
 //! - the types stages exchange with the runner (below).
 
-pub mod de;
+pub(crate) mod de;
 pub mod file;
+mod hash;
 pub mod plan;
+mod report;
 pub mod runner;
+mod state;
 
 pub use file::{paths, resolve_config_path, Pipeline, StageEntry};
 pub use plan::{Plan, PlannedStage, POLICY_REF};
-pub use runner::{dry_run, run, RunOptions, RunSummary, StageRecord, StageStatus};
+pub use report::{RunSummary, StageRecord, StageStatus};
+pub use runner::{dry_run, run, RunOptions};
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -33,10 +37,12 @@ use crate::task::TaskGenerator;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunSettings {
+    /// The run's name: its folder under `out_dir`.
     pub name: String,
     /// Runs go to `<out_dir>/<name>/`.
     #[serde(default = "default_out_dir")]
     pub out_dir: PathBuf,
+    /// The run seed; each stage derives its own from it.
     #[serde(default)]
     pub seed: u64,
     /// `cpu` or `cuda:N`.
@@ -71,7 +77,9 @@ pub enum ArtifactKind {
 /// A produced artifact: a path plus what it is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Artifact {
+    /// What it is.
     pub kind: ArtifactKind,
+    /// Where it is.
     pub path: PathBuf,
 }
 
@@ -80,12 +88,16 @@ pub struct Artifact {
 /// starting policy).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputRef {
+    /// What the stage uses it for (`"from"`, `"models[0]"`).
     pub role: String,
+    /// The output it names (`"warmup.model"`, `"policy"`).
     pub reference: String,
+    /// The kind of artifact the stage expects there.
     pub kind: ArtifactKind,
 }
 
 impl InputRef {
+    /// An input that must be a model checkpoint.
     pub fn model(role: impl Into<String>, reference: impl Into<String>) -> Self {
         Self {
             role: role.into(),
@@ -98,11 +110,14 @@ impl InputRef {
 /// A stage output: its name (referred to as `"<stage>.<name>"`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutputDecl {
+    /// The output's name within its stage.
     pub name: String,
+    /// The kind of artifact it will be.
     pub kind: ArtifactKind,
 }
 
 impl OutputDecl {
+    /// Declares output `name` of `kind`.
     pub fn new(name: impl Into<String>, kind: ArtifactKind) -> Self {
         Self {
             name: name.into(),
@@ -131,10 +146,12 @@ pub struct StageOutputs {
 pub struct CancelFlag(Arc<AtomicBool>);
 
 impl CancelFlag {
+    /// Asks the run to stop, for every clone.
     pub fn cancel(&self) {
         self.0.store(true, Ordering::SeqCst);
     }
 
+    /// Whether any clone was cancelled.
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }
@@ -212,6 +229,7 @@ impl MetricsSink {
 
 /// What a stage sees while validating.
 pub struct ValidateContext<'a> {
+    /// The run's `[run]` settings.
     pub settings: &'a RunSettings,
     /// Names of the task sources declared in `[tasks]`.
     pub task_names: Vec<String>,
@@ -221,10 +239,13 @@ pub struct ValidateContext<'a> {
 
 /// What a stage sees while running.
 pub struct StageContext {
+    /// The stage's name.
     pub stage: String,
     /// The stage's own folder, `<run dir>/<stage name>/`.
     pub dir: PathBuf,
+    /// The run directory, `<out_dir>/<run name>/`.
     pub run_dir: PathBuf,
+    /// The run's `[run]` settings.
     pub settings: RunSettings,
     /// Resolved inputs by reference (`"warmup.model"` -> artifact).
     pub inputs: BTreeMap<String, Artifact>,
@@ -232,7 +253,9 @@ pub struct StageContext {
     pub tasks: BTreeMap<String, Arc<dyn TaskGenerator>>,
     /// The config file's directory (relative paths resolve against it).
     pub base_dir: PathBuf,
+    /// The run's `metrics.jsonl`, tagged with this stage.
     pub metrics: MetricsSink,
+    /// Set when the user interrupts the run.
     pub cancel: CancelFlag,
     /// The stage's seed: derived from the run seed and the stage name.
     pub seed: u64,

@@ -18,14 +18,15 @@ pub const POLICY_REF: &str = "policy";
 /// declared outputs, plus warnings found while checking.
 #[derive(Clone, Debug)]
 pub struct Plan {
-    pub run_name: String,
-    pub run_dir: PathBuf,
-    pub seed: u64,
-    pub device: String,
+    pub(crate) run_name: String,
+    pub(crate) run_dir: PathBuf,
+    pub(crate) seed: u64,
+    pub(crate) device: String,
     /// One line describing the starting policy, if `[policy]` is set.
     pub policy: Option<String>,
     /// Declared task sources: name and kind.
     pub tasks: Vec<(String, String)>,
+    /// The stages, in run order.
     pub stages: Vec<PlannedStage>,
     /// Problems that do not stop the run (e.g. a checkpoint directory that
     /// does not exist on this machine).
@@ -35,11 +36,15 @@ pub struct Plan {
 /// One stage of a [`Plan`].
 #[derive(Clone, Debug)]
 pub struct PlannedStage {
+    /// The stage's name.
     pub name: String,
+    /// Its `kind`.
     pub kind: String,
     /// `derive_seed(run seed, stage name)`.
     pub seed: u64,
+    /// The artifacts it reads.
     pub inputs: Vec<InputRef>,
+    /// The artifacts it declares it produces.
     pub outputs: Vec<OutputDecl>,
     /// Task sources the stage declares it uses.
     pub tasks: Vec<String>,
@@ -48,11 +53,6 @@ pub struct PlannedStage {
 }
 
 impl Pipeline {
-    /// Checks the pipeline as a whole before anything runs: unique stage
-    /// names; every input refers to `policy` (with `[policy]` present) or to
-    /// an output of an earlier stage of the same artifact kind; every task
-    /// source a stage uses is declared; each policy and stage passes its own
-    /// `validate`. Returns the plan with any warnings.
     /// Warnings for fixed task sets (benchmark files) that an `evaluate`
     /// stage scores while another stage trains on them: such a score
     /// measures memorisation, not the recipe.
@@ -83,6 +83,11 @@ impl Pipeline {
         warnings
     }
 
+    /// Checks the pipeline as a whole before anything runs: unique stage
+    /// names; every input refers to `policy` (with `[policy]` present) or to
+    /// an output of an earlier stage of the same artifact kind; every task
+    /// source a stage uses is declared; each policy and stage passes its own
+    /// `validate`. Returns the plan with any warnings.
     pub fn plan(&self) -> Result<Plan> {
         let mut warnings = Vec::new();
         let policy = match &self.policy {

@@ -14,25 +14,26 @@
 //! configs of the task sources it uses. A producer's fingerprint changes each
 //! time it actually runs, so re-running (or forcing) a stage re-runs the
 //! stages that read its outputs; an unchanged pipeline skips everything.
+//!
+//! This file is the orchestration; the plan is [`super::plan`], the keys
+//! are `hash.rs`, the markers `state.rs` and the report `report.rs`.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-
 use super::file::Pipeline;
+use super::hash::{policy_key, stage_key};
 use super::plan::{kind_name, Plan, POLICY_REF};
+use super::report::write_report;
+pub use super::report::{RunSummary, StageRecord, StageStatus};
+use super::state::{Folder, Marker};
 use super::{Artifact, ArtifactKind, CancelFlag, MetricsSink, StageContext, StageOutputs};
 use crate::atomic::write_atomic;
+use crate::config::PolicyConfig;
 use crate::error::{Error, Result};
 use crate::task::TaskGenerator;
-
-/// The folder (inside the run directory) holding the runner's markers.
-pub const STATE_DIR: &str = ".metaalign";
 
 /// How to run.
 #[derive(Clone, Debug, Default)]
@@ -45,260 +46,10 @@ pub struct RunOptions {
     pub cancel: CancelFlag,
 }
 
-/// What happened to a stage.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StageStatus {
-    /// Ran to completion in this invocation.
-    Ran,
-    /// Up to date: its marker matched, its outputs were restored.
-    Skipped,
-    /// Failed with this message.
-    Failed(String),
-    /// Stopped by Ctrl-C; re-running resumes.
-    Interrupted,
-    /// Not reached (an earlier stage failed or was interrupted).
-    Pending,
-}
-
-impl StageStatus {
-    fn label(&self) -> &'static str {
-        match self {
-            StageStatus::Ran => "ran",
-            StageStatus::Skipped => "skipped (up to date)",
-            StageStatus::Failed(_) => "FAILED",
-            StageStatus::Interrupted => "interrupted",
-            StageStatus::Pending => "not run",
-        }
+impl RunOptions {
+    fn forces(&self, name: &str) -> bool {
+        self.force.iter().any(|f| f == name)
     }
-}
-
-/// One stage's record in a [`RunSummary`].
-#[derive(Clone, Debug)]
-pub struct StageRecord {
-    pub name: String,
-    pub kind: String,
-    pub status: StageStatus,
-    /// Duration of the run that produced the outputs (for a skipped stage,
-    /// of its earlier run).
-    pub duration: Duration,
-    pub outputs: StageOutputs,
-}
-
-/// The result of [`run`].
-#[derive(Clone, Debug)]
-pub struct RunSummary {
-    pub run_dir: PathBuf,
-    /// The starting policy's checkpoint, when `[policy]` is set.
-    pub policy: Option<PathBuf>,
-    pub stages: Vec<StageRecord>,
-}
-
-impl RunSummary {
-    pub fn stage(&self, name: &str) -> Option<&StageRecord> {
-        self.stages.iter().find(|s| s.name == name)
-    }
-}
-
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct StageState {
-    /// Incremented each time the stage starts.
-    generation: u64,
-    /// The key of the last start (the folder belongs to it).
-    started: Option<String>,
-    completed: Option<Completed>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct Completed {
-    key: String,
-    /// Changes each time the stage actually runs; consumers hash it.
-    fingerprint: String,
-    /// Artifact paths relative to the run directory where possible.
-    outputs: StageOutputs,
-    duration_s: f64,
-}
-
-fn state_path(run_dir: &Path, name: &str) -> PathBuf {
-    run_dir.join(STATE_DIR).join(format!("{name}.json"))
-}
-
-fn load_state(run_dir: &Path, name: &str) -> Result<StageState> {
-    let path = state_path(run_dir, name);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| {
-            Error::data(format!(
-                "{}: unreadable stage marker ({e}); delete it to re-run the stage",
-                path.display()
-            ))
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StageState::default()),
-        Err(e) => Err(Error::io(path, e)),
-    }
-}
-
-fn save_state(run_dir: &Path, name: &str, state: &StageState) -> Result<()> {
-    let path = state_path(run_dir, name);
-    let dir = run_dir.join(STATE_DIR);
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    write_atomic(&path, serde_json::to_string_pretty(state)?.as_bytes())
-}
-
-/// JSON with object keys sorted at every level and no whitespace, so equal
-/// values hash equally whatever the field order.
-pub fn canonical_json(value: &serde_json::Value) -> String {
-    fn write(v: &serde_json::Value, out: &mut String) {
-        match v {
-            serde_json::Value::Object(map) => {
-                let mut keys: Vec<&String> = map.keys().collect();
-                keys.sort();
-                out.push('{');
-                for (i, k) in keys.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(&serde_json::Value::String(k.clone()).to_string());
-                    out.push(':');
-                    write(&map[k], out);
-                }
-                out.push('}');
-            }
-            serde_json::Value::Array(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write(item, out);
-                }
-                out.push(']');
-            }
-            other => out.push_str(&other.to_string()),
-        }
-    }
-    let mut out = String::new();
-    write(value, &mut out);
-    out
-}
-
-fn sha256_hex(text: &str) -> String {
-    let digest = Sha256::digest(text.as_bytes());
-    let mut hex = String::with_capacity(64);
-    for b in digest {
-        let _ = write!(hex, "{b:02x}");
-    }
-    hex
-}
-
-fn fingerprint(key: &str, generation: u64) -> String {
-    sha256_hex(&format!("{key}/{generation}"))
-}
-
-fn policy_key(pipeline: &Pipeline) -> Result<Option<String>> {
-    let Some(policy) = &pipeline.policy else {
-        return Ok(None);
-    };
-    let value = serde_json::json!({
-        "policy": serde_json::to_value(policy)?,
-        "seed": pipeline.settings.seed,
-        "device": pipeline.settings.device,
-    });
-    Ok(Some(sha256_hex(&canonical_json(&value))))
-}
-
-fn stage_key(
-    pipeline: &Pipeline,
-    index: usize,
-    fingerprints: &BTreeMap<String, String>,
-) -> Result<String> {
-    let entry = &pipeline.stages[index];
-    let mut inputs = serde_json::Map::new();
-    for input in entry.config.inputs() {
-        let producer = input
-            .reference
-            .split_once('.')
-            .map_or(input.reference.as_str(), |(stage, _)| stage);
-        let fp = fingerprints.get(producer).cloned().unwrap_or_default();
-        inputs.insert(
-            format!("{}={}", input.role, input.reference),
-            serde_json::Value::String(fp),
-        );
-    }
-    let used = entry.config.task_sources();
-    let mut tasks = serde_json::Map::new();
-    for (name, task) in &pipeline.tasks {
-        // A stage that does not say which sources it uses depends on all.
-        if used.is_empty() || used.contains(name) {
-            tasks.insert(name.clone(), serde_json::to_value(task)?);
-        }
-    }
-    let value = serde_json::json!({
-        "stage": entry.name,
-        "config": serde_json::to_value(&entry.config)?,
-        "seed": pipeline.settings.seed,
-        "device": pipeline.settings.device,
-        "holdout": serde_json::to_value(pipeline.settings.holdout)?,
-        "inputs": inputs,
-        "tasks": tasks,
-    });
-    Ok(sha256_hex(&canonical_json(&value)))
-}
-
-/// Makes artifact paths relative to the run directory (so a moved run
-/// directory still resolves) or back to absolute.
-fn relativize(outputs: &StageOutputs, run_dir: &Path) -> StageOutputs {
-    let mut out = outputs.clone();
-    for a in out.artifacts.values_mut() {
-        if let Ok(rel) = a.path.strip_prefix(run_dir) {
-            a.path = rel.to_path_buf();
-        }
-    }
-    out
-}
-
-fn absolutize(outputs: &StageOutputs, run_dir: &Path) -> StageOutputs {
-    let mut out = outputs.clone();
-    for a in out.artifacts.values_mut() {
-        if a.path.is_relative() {
-            a.path = run_dir.join(&a.path);
-        }
-    }
-    out
-}
-
-/// Whether a stage is up to date; `Err(reason)` says why it must run.
-fn up_to_date(
-    state: &StageState,
-    key: &str,
-    forced: bool,
-    run_dir: &Path,
-) -> std::result::Result<(Completed, StageOutputs), String> {
-    if forced {
-        return Err("forced".into());
-    }
-    let Some(done) = &state.completed else {
-        // Mirrors the run: an unfinished folder is kept only for the same key.
-        return Err(match state.started.as_deref() {
-            Some(started) if started == key => "unfinished: resumes from its folder".into(),
-            Some(_) => "unfinished, and its config or inputs changed: starts over".into(),
-            None => "never ran".into(),
-        });
-    };
-    if done.key != key {
-        return Err("config or inputs changed".into());
-    }
-    let outputs = absolutize(&done.outputs, run_dir);
-    if let Some((name, _)) = outputs.artifacts.iter().find(|(_, a)| !a.path.exists()) {
-        return Err(format!("output `{name}` is missing"));
-    }
-    Ok((done.clone(), outputs))
-}
-
-fn clear_dir(dir: &Path) -> Result<()> {
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    Ok(())
 }
 
 fn check_force(pipeline: &Pipeline, options: &RunOptions) -> Result<()> {
@@ -327,28 +78,19 @@ pub fn dry_run(pipeline: &Pipeline, options: &RunOptions) -> Result<Plan> {
     let run_dir = pipeline.run_dir();
     let mut fingerprints = BTreeMap::new();
     if let Some(key) = policy_key(pipeline)? {
-        let state = load_state(&run_dir, POLICY_REF)?;
-        let forced = options.force.iter().any(|f| f == POLICY_REF);
-        let fp = match up_to_date(&state, &key, forced, &run_dir) {
-            Ok((done, _)) => done.fingerprint,
-            Err(_) => fingerprint(&key, state.generation + 1),
-        };
-        fingerprints.insert(POLICY_REF.to_string(), fp);
+        let marker = Marker::load(&run_dir, POLICY_REF, key, options.forces(POLICY_REF))?;
+        fingerprints.insert(POLICY_REF.to_string(), marker.fingerprint());
     }
     for i in 0..pipeline.stages.len() {
         let name = pipeline.stages[i].name.clone();
         let key = stage_key(pipeline, i, &fingerprints)?;
-        let state = load_state(&run_dir, &name)?;
-        let forced = options.force.contains(&name);
-        let (status, fp) = match up_to_date(&state, &key, forced, &run_dir) {
-            Ok((done, _)) => ("up to date: would skip".to_string(), done.fingerprint),
-            Err(why) => (
-                format!("would run ({why})"),
-                fingerprint(&key, state.generation + 1),
-            ),
+        let marker = Marker::load(&run_dir, &name, key, options.forces(&name))?;
+        let status = match marker.check() {
+            Ok(_) => "up to date: would skip".to_string(),
+            Err(why) => format!("would run ({why})"),
         };
         plan.stages[i].status = Some(status);
-        fingerprints.insert(name, fp);
+        fingerprints.insert(name, marker.fingerprint());
     }
     Ok(plan)
 }
@@ -367,33 +109,63 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunSummary
     let run_dir = pipeline.run_dir();
     std::fs::create_dir_all(&run_dir).map_err(|e| Error::io(&run_dir, e))?;
     write_atomic(&run_dir.join("config.toml"), pipeline.source.as_bytes())?;
-    let metrics = MetricsSink::open(&run_dir.join("metrics.jsonl"), "runner")?;
-
-    let mut summary = RunSummary {
-        run_dir: run_dir.clone(),
-        policy: None,
-        stages: pipeline
-            .stages
-            .iter()
-            .map(|s| StageRecord {
-                name: s.name.clone(),
-                kind: s.kind.clone(),
-                status: StageStatus::Pending,
-                duration: Duration::ZERO,
-                outputs: StageOutputs::default(),
-            })
-            .collect(),
+    let mut state = RunState {
+        pipeline,
+        options,
+        metrics: MetricsSink::open(&run_dir.join("metrics.jsonl"), "runner")?,
+        summary: RunSummary::new(pipeline, run_dir.clone()),
+        run_dir,
+        resolved: BTreeMap::new(),
+        fingerprints: BTreeMap::new(),
+        tasks: None,
     };
-    let mut resolved: BTreeMap<String, Artifact> = BTreeMap::new();
-    let mut fingerprints: BTreeMap<String, String> = BTreeMap::new();
 
     if let (Some(policy), Some(key)) = (&pipeline.policy, policy_key(pipeline)?) {
-        let forced = options.force.iter().any(|f| f == POLICY_REF);
-        let mut state = load_state(&run_dir, POLICY_REF)?;
-        let (path, fp) = match up_to_date(&state, &key, forced, &run_dir) {
-            Ok((done, outputs)) => {
+        state.policy(policy.as_ref(), key)?;
+    }
+
+    // The overall bar sits above the running stage's own bar. An early return
+    // drops it, which leaves it on screen where the run stopped; a finished
+    // run clears it.
+    let overall = crate::progress::bar(pipeline.stages.len() as u64, "pipeline", "stages");
+    // Ticks on its own so its clock runs while a stage works below it.
+    overall.enable_steady_tick(Duration::from_secs(1));
+    for (i, entry) in pipeline.stages.iter().enumerate() {
+        overall.set_message(format!("`{}` ({})", entry.name, entry.kind));
+        state.stage(i).await?;
+        write_report(pipeline, &state.summary)?;
+        overall.inc(1);
+    }
+    overall.finish_and_clear();
+    write_report(pipeline, &state.summary)?;
+    Ok(state.summary)
+}
+
+/// What a run carries from one stage to the next.
+struct RunState<'a> {
+    pipeline: &'a Pipeline,
+    options: &'a RunOptions,
+    run_dir: PathBuf,
+    metrics: MetricsSink,
+    summary: RunSummary,
+    /// Artifacts by reference (`"policy"`, `"<stage>.<output>"`).
+    resolved: BTreeMap<String, Artifact>,
+    /// Fingerprints by producer (`"policy"`, stage name).
+    fingerprints: BTreeMap<String, String>,
+    /// Task sources, built when the first stage runs.
+    tasks: Option<BTreeMap<String, Arc<dyn TaskGenerator>>>,
+}
+
+impl RunState<'_> {
+    /// Restores or materializes the starting policy.
+    fn policy(&mut self, policy: &dyn PolicyConfig, key: String) -> Result<()> {
+        let (pipeline, run_dir) = (self.pipeline, &self.run_dir);
+        let mut marker = Marker::load(run_dir, POLICY_REF, key, self.options.forces(POLICY_REF))?;
+        let (path, fp) = match marker.check() {
+            Ok(done) => {
                 tracing::info!("policy: up to date ({})", policy.describe());
-                let path = outputs
+                let path = done
+                    .outputs
                     .artifacts
                     .get("model")
                     .map(|a| a.path.clone())
@@ -402,15 +174,7 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunSummary
             }
             Err(why) => {
                 tracing::info!("policy: materializing {} ({why})", policy.describe());
-                let dir = run_dir.join(POLICY_REF);
-                if forced || state.started.as_deref() != Some(key.as_str()) {
-                    clear_dir(&dir)?;
-                }
-                std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-                state.generation += 1;
-                state.started = Some(key.clone());
-                state.completed = None;
-                save_state(&run_dir, POLICY_REF, &state)?;
+                let dir = marker.start()?;
                 let started = Instant::now();
                 let path = policy
                     .materialize(&dir, pipeline.settings.seed, &pipeline.settings.device)
@@ -431,111 +195,94 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunSummary
                         path: path.clone(),
                     },
                 );
-                let fp = fingerprint(&key, state.generation);
-                state.completed = Some(Completed {
-                    key: key.clone(),
-                    fingerprint: fp.clone(),
-                    outputs: relativize(&outputs, &run_dir),
-                    duration_s: started.elapsed().as_secs_f64(),
-                });
-                save_state(&run_dir, POLICY_REF, &state)?;
+                let fp = marker.finish(&outputs, started.elapsed())?;
                 (path, fp)
             }
         };
-        resolved.insert(
+        self.resolved.insert(
             POLICY_REF.to_string(),
             Artifact {
                 kind: ArtifactKind::Model,
                 path: path.clone(),
             },
         );
-        fingerprints.insert(POLICY_REF.to_string(), fp);
-        summary.policy = Some(path);
+        self.fingerprints.insert(POLICY_REF.to_string(), fp);
+        self.summary.policy = Some(path);
+        Ok(())
     }
 
-    let mut tasks: Option<BTreeMap<String, Arc<dyn TaskGenerator>>> = None;
-    // The overall bar sits above the running stage's own bar. An early return
-    // drops it, which leaves it on screen where the run stopped; a finished
-    // run clears it.
-    let overall = crate::progress::bar(pipeline.stages.len() as u64, "pipeline", "stages");
-    // Ticks on its own so its clock runs while a stage works below it.
-    overall.enable_steady_tick(Duration::from_secs(1));
-    for i in 0..pipeline.stages.len() {
-        let entry = &pipeline.stages[i];
+    /// Skips stage `index` when it is up to date, else runs it. A failed or
+    /// interrupted stage is recorded (and the report written) before the
+    /// error returns.
+    async fn stage(&mut self, index: usize) -> Result<()> {
+        let pipeline = self.pipeline;
+        let entry = &pipeline.stages[index];
         let name = entry.name.clone();
-        overall.set_message(format!("`{name}` ({})", entry.kind));
-        let key = stage_key(pipeline, i, &fingerprints)?;
-        let forced = options.force.contains(&name);
-        let mut state = load_state(&run_dir, &name)?;
-
-        let why = match up_to_date(&state, &key, forced, &run_dir) {
-            Ok((done, outputs)) => {
+        let key = stage_key(pipeline, index, &self.fingerprints)?;
+        let mut marker = Marker::load(&self.run_dir, &name, key, self.options.forces(&name))?;
+        let why = match marker.check() {
+            Ok(done) => {
                 tracing::info!("stage `{name}`: up to date, skipped");
-                for (out, artifact) in &outputs.artifacts {
-                    resolved.insert(format!("{name}.{out}"), artifact.clone());
-                }
-                fingerprints.insert(name.clone(), done.fingerprint.clone());
-                let record = &mut summary.stages[i];
-                record.status = StageStatus::Skipped;
-                record.duration = Duration::from_secs_f64(done.duration_s.max(0.0));
-                record.outputs = outputs;
-                write_report(pipeline, &summary)?;
-                overall.inc(1);
-                continue;
+                self.finished(
+                    index,
+                    StageStatus::Skipped,
+                    done.duration,
+                    done.outputs,
+                    done.fingerprint,
+                );
+                return Ok(());
             }
             Err(why) => why,
         };
 
-        if options.cancel.is_cancelled() {
-            summary.stages[i].status = StageStatus::Interrupted;
-            write_report(pipeline, &summary)?;
+        if self.options.cancel.is_cancelled() {
+            self.summary.stages[index].status = StageStatus::Interrupted;
+            write_report(pipeline, &self.summary)?;
             return Err(interrupted(&name));
         }
 
-        if tasks.is_none() {
-            tasks = Some(build_tasks(pipeline)?);
+        if self.tasks.is_none() {
+            self.tasks = Some(build_tasks(pipeline)?);
         }
-        let task_sources = tasks.clone().unwrap_or_default();
+        let task_sources = self.tasks.clone().unwrap_or_default();
 
-        let dir = run_dir.join(&name);
-        if forced || state.started.as_deref() != Some(key.as_str()) {
-            if dir.exists() {
+        match marker.folder() {
+            Folder::Clear => {
+                let dir = marker.dir();
                 tracing::info!("stage `{name}`: clearing {} ({why})", dir.display());
             }
-            clear_dir(&dir)?;
-        } else if dir.exists() {
-            tracing::info!("stage `{name}`: resuming in {}", dir.display());
+            Folder::Resume => {
+                let dir = marker.dir();
+                tracing::info!("stage `{name}`: resuming in {}", dir.display());
+            }
+            Folder::New => {}
         }
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        state.generation += 1;
-        state.started = Some(key.clone());
-        state.completed = None;
-        save_state(&run_dir, &name, &state)?;
+        let dir = marker.start()?;
 
         let inputs: BTreeMap<String, Artifact> = entry
             .config
             .inputs()
             .iter()
             .filter_map(|input| {
-                resolved
+                self.resolved
                     .get(&input.reference)
                     .map(|a| (input.reference.clone(), a.clone()))
             })
             .collect();
         let ctx = StageContext {
             stage: name.clone(),
-            dir: dir.clone(),
-            run_dir: run_dir.clone(),
+            dir,
+            run_dir: self.run_dir.clone(),
             settings: pipeline.settings.clone(),
             inputs,
             tasks: task_sources,
             base_dir: pipeline.base_dir.clone(),
-            metrics: metrics.for_stage(&name),
-            cancel: options.cancel.clone(),
+            metrics: self.metrics.for_stage(&name),
+            cancel: self.options.cancel.clone(),
             seed: crate::seed::derive_seed(pipeline.settings.seed, &name),
         };
         tracing::info!("stage `{name}` ({}): running ({why})", entry.kind);
-        metrics.for_stage(&name).log(serde_json::json!({
+        self.metrics.for_stage(&name).log(serde_json::json!({
             "event": "stage_start",
             "kind": entry.kind,
             "reason": why,
@@ -543,57 +290,66 @@ pub async fn run(pipeline: &Pipeline, options: &RunOptions) -> Result<RunSummary
         let started = Instant::now();
         let result = entry.config.run(ctx).await;
         let elapsed = started.elapsed();
-        let outputs = match result.and_then(|o| check_outputs(pipeline, i, o)) {
+        let outputs = match result.and_then(|o| check_outputs(pipeline, index, o)) {
             Ok(outputs) => outputs,
-            Err(err) => {
-                let cancelled = matches!(err, Error::Interrupted) || options.cancel.is_cancelled();
-                let record = &mut summary.stages[i];
-                record.duration = elapsed;
-                metrics.for_stage(&name).log(serde_json::json!({
-                    "event": if cancelled { "stage_interrupted" } else { "stage_failed" },
-                    "duration_s": elapsed.as_secs_f64(),
-                    "error": err.to_string(),
-                }))?;
-                if cancelled {
-                    record.status = StageStatus::Interrupted;
-                    write_report(pipeline, &summary)?;
-                    return Err(interrupted(&name));
-                }
-                record.status = StageStatus::Failed(err.to_string());
-                write_report(pipeline, &summary)?;
-                return Err(Error::Stage {
-                    stage: name,
-                    source: Box::new(err),
-                });
-            }
+            Err(err) => return self.failed(index, elapsed, err),
         };
-        let fp = fingerprint(&key, state.generation);
-        state.completed = Some(Completed {
-            key,
-            fingerprint: fp.clone(),
-            outputs: relativize(&outputs, &run_dir),
-            duration_s: elapsed.as_secs_f64(),
-        });
-        save_state(&run_dir, &name, &state)?;
-        metrics.for_stage(&name).log(serde_json::json!({
+        let fp = marker.finish(&outputs, elapsed)?;
+        self.metrics.for_stage(&name).log(serde_json::json!({
             "event": "stage_end",
             "duration_s": elapsed.as_secs_f64(),
         }))?;
         tracing::info!("stage `{name}`: done in {:.1} s", elapsed.as_secs_f64());
-        for (out, artifact) in &outputs.artifacts {
-            resolved.insert(format!("{name}.{out}"), artifact.clone());
-        }
-        fingerprints.insert(name, fp);
-        let record = &mut summary.stages[i];
-        record.status = StageStatus::Ran;
-        record.duration = elapsed;
-        record.outputs = outputs;
-        write_report(pipeline, &summary)?;
-        overall.inc(1);
+        self.finished(index, StageStatus::Ran, elapsed, outputs, fp);
+        Ok(())
     }
-    overall.finish_and_clear();
-    write_report(pipeline, &summary)?;
-    Ok(summary)
+
+    /// Records a stage that ran or was skipped: its outputs become
+    /// resolvable and its fingerprint known to the stages after it.
+    fn finished(
+        &mut self,
+        index: usize,
+        status: StageStatus,
+        duration: Duration,
+        outputs: StageOutputs,
+        fingerprint: String,
+    ) {
+        let name = &self.pipeline.stages[index].name;
+        for (out, artifact) in &outputs.artifacts {
+            self.resolved
+                .insert(format!("{name}.{out}"), artifact.clone());
+        }
+        self.fingerprints.insert(name.clone(), fingerprint);
+        let record = &mut self.summary.stages[index];
+        record.status = status;
+        record.duration = duration;
+        record.outputs = outputs;
+    }
+
+    /// Records a stage that failed or was interrupted, writes the report,
+    /// and returns the error the run ends with.
+    fn failed(&mut self, index: usize, elapsed: Duration, err: Error) -> Result<()> {
+        let name = self.pipeline.stages[index].name.clone();
+        let cancelled = matches!(err, Error::Interrupted) || self.options.cancel.is_cancelled();
+        let record = &mut self.summary.stages[index];
+        record.duration = elapsed;
+        self.metrics.for_stage(&name).log(serde_json::json!({
+            "event": if cancelled { "stage_interrupted" } else { "stage_failed" },
+            "duration_s": elapsed.as_secs_f64(),
+            "error": err.to_string(),
+        }))?;
+        if cancelled {
+            record.status = StageStatus::Interrupted;
+            write_report(self.pipeline, &self.summary)?;
+            return Err(interrupted(&name));
+        }
+        record.status = StageStatus::Failed(err.to_string());
+        write_report(self.pipeline, &self.summary)?;
+        Err(Error::Stage {
+            stage: name,
+            source: Box::new(err),
+        })
+    }
 }
 
 fn interrupted(stage: &str) -> Error {
@@ -642,107 +398,4 @@ fn check_outputs(pipeline: &Pipeline, index: usize, outputs: StageOutputs) -> Re
         }
     }
     Ok(outputs)
-}
-
-/// Writes `report.md`: the stage table, then each stage's own section.
-fn write_report(pipeline: &Pipeline, summary: &RunSummary) -> Result<()> {
-    let run_dir = &summary.run_dir;
-    let mut md = String::new();
-    let s = &pipeline.settings;
-    let _ = writeln!(md, "# Run `{}`\n", s.name);
-    let _ = writeln!(
-        md,
-        "Config: `config.toml` (copied from `{}`) · seed {} · device `{}`\n",
-        pipeline.origin, s.seed, s.device
-    );
-    if let (Some(policy), Some(path)) = (&pipeline.policy, &summary.policy) {
-        let _ = writeln!(
-            md,
-            "Starting policy: {} → `{}`\n",
-            policy.describe(),
-            display_rel(path, run_dir)
-        );
-    }
-    // Stage summaries first: what the run found, before how it ran.
-    let summaries: Vec<(&str, &str)> = summary
-        .stages
-        .iter()
-        .filter(|r| !matches!(r.status, StageStatus::Failed(_)))
-        .filter_map(|r| Some((r.name.as_str(), r.outputs.summary.as_deref()?)))
-        .collect();
-    for (name, text) in &summaries {
-        let _ = writeln!(md, "## Summary (stage `{name}`)\n\n{}\n", text.trim_end());
-    }
-    if !summaries.is_empty() {
-        let _ = writeln!(md, "## Stages\n");
-    }
-    let _ = writeln!(md, "| # | stage | kind | status | duration | outputs |");
-    let _ = writeln!(md, "|---|---|---|---|---|---|");
-    for (i, r) in summary.stages.iter().enumerate() {
-        let outputs: Vec<String> = r
-            .outputs
-            .artifacts
-            .iter()
-            .map(|(n, a)| format!("`{n}`: `{}`", display_rel(&a.path, run_dir)))
-            .collect();
-        let duration = if r.status == StageStatus::Pending {
-            "–".to_string()
-        } else {
-            format_duration(r.duration)
-        };
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {} | {} |",
-            i + 1,
-            r.name,
-            r.kind,
-            r.status.label(),
-            duration,
-            if outputs.is_empty() {
-                "–".to_string()
-            } else {
-                outputs.join("<br>")
-            }
-        );
-    }
-    for r in &summary.stages {
-        if let StageStatus::Failed(message) = &r.status {
-            let _ = writeln!(md, "\n## {} (failed)\n\n```\n{message}\n```", r.name);
-        } else if let Some(section) = &r.outputs.report {
-            let _ = writeln!(md, "\n## {}\n\n{}", r.name, section.trim_end());
-        }
-    }
-    if summary
-        .stages
-        .iter()
-        .any(|r| r.status == StageStatus::Interrupted)
-    {
-        let _ = writeln!(
-            md,
-            "\nThe run was interrupted. Run the same command again to resume: finished stages are skipped and the interrupted one continues from its folder."
-        );
-    }
-    write_atomic(&run_dir.join("report.md"), md.as_bytes())
-}
-
-fn display_rel(path: &Path, base: &Path) -> String {
-    path.strip_prefix(base)
-        .unwrap_or(path)
-        .display()
-        .to_string()
-}
-
-fn format_duration(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s < 60.0 {
-        format!("{s:.1} s")
-    } else if s < 3600.0 {
-        format!("{}m {:02}s", (s / 60.0) as u64, (s % 60.0) as u64)
-    } else {
-        format!(
-            "{}h {:02}m",
-            (s / 3600.0) as u64,
-            ((s % 3600.0) / 60.0) as u64
-        )
-    }
 }
