@@ -188,9 +188,12 @@ pub fn load_tensors(
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SaveDtype {
+    /// 32-bit float (the master weights as they are).
     #[default]
     F32,
+    /// bfloat16 (half the size of f32, same exponent range).
     Bf16,
+    /// IEEE half precision (f16).
     F16,
 }
 

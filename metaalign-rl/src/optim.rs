@@ -26,10 +26,15 @@ fn cerr(e: candle_core::Error) -> Error {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdamWConfig {
+    /// Base learning rate (the schedule scales it).
     pub lr: f64,
+    /// Decay of the first-moment (mean) estimate.
     pub beta1: f64,
+    /// Decay of the second-moment (uncentred variance) estimate.
     pub beta2: f64,
+    /// Added to the root of the second moment to avoid division by zero.
     pub eps: f64,
+    /// Decoupled weight decay: each step multiplies weights by `1 - lr * weight_decay`.
     pub weight_decay: f64,
     /// Apply no weight decay to norm weights and biases.
     pub no_decay_norms_and_biases: bool,
@@ -56,14 +61,21 @@ impl Default for AdamWConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
 pub enum LrSchedule {
+    /// The base lr after a linear warmup.
     Constant {
+        /// Steps of linear warmup from 0.
         #[serde(default)]
         warmup_steps: usize,
     },
+    /// Cosine decay from the base lr to `min_lr_ratio * lr` at `total_steps`,
+    /// after a linear warmup.
     Cosine {
+        /// Steps of linear warmup from 0.
         #[serde(default)]
         warmup_steps: usize,
+        /// Step at which the decay reaches its floor (warmup included).
         total_steps: usize,
+        /// Floor of the decay as a fraction of the base lr.
         #[serde(default)]
         min_lr_ratio: f64,
     },
@@ -76,10 +88,13 @@ impl Default for LrSchedule {
 }
 
 impl LrSchedule {
+    /// A constant lr without warmup (the default).
     pub fn constant() -> Self {
         Self::default()
     }
 
+    /// Linear warmup for `warmup_steps`, then cosine decay to
+    /// `min_lr_ratio * lr` at `total_steps`.
     pub fn warmup_cosine(warmup_steps: usize, total_steps: usize, min_lr_ratio: f64) -> Self {
         LrSchedule::Cosine {
             warmup_steps,
@@ -123,12 +138,15 @@ pub fn is_no_decay(name: &str) -> bool {
 pub struct StepStats {
     /// Optimizer step count after this step.
     pub step: usize,
+    /// Learning rate this step used (base lr times the schedule factor).
     pub lr: f64,
     /// Global L2 norm of the accumulated gradients before clipping.
     pub grad_norm: f64,
+    /// Whether the gradients were scaled down to `max_grad_norm`.
     pub clipped: bool,
     /// The update was skipped because the gradient norm was not finite.
     pub skipped: bool,
+    /// Micro-batches whose gradients were accumulated into this step.
     pub micro_batches: usize,
 }
 
@@ -144,13 +162,18 @@ struct Slot {
 /// AdamW over named variables, with gradient accumulation and clipping.
 pub struct Optimizer {
     slots: Vec<Slot>,
+    /// Hyper-parameters, read at every step (the no-decay grouping is fixed
+    /// when the optimizer is built).
     pub config: AdamWConfig,
+    /// Learning-rate schedule over optimizer steps.
     pub schedule: LrSchedule,
     step: usize,
     micro: usize,
 }
 
 impl Optimizer {
+    /// AdamW over `vars` (`(HF name, Var)` pairs, e.g. from
+    /// [`crate::QwenPolicy::trainable_vars`]), with zeroed moments.
     pub fn new(
         vars: Vec<(String, Var)>,
         config: AdamWConfig,

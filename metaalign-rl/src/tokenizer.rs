@@ -232,6 +232,7 @@ impl TextTokenizer {
             .map_err(|e| Error::io(&cfg_path, e))
     }
 
+    /// Encodes text to token ids (no special tokens added).
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
         let enc = self
             .inner
@@ -254,18 +255,22 @@ impl TextTokenizer {
             .map_err(|e| Error::msg(format!("decoding: {e}")))
     }
 
+    /// The id of a token of the vocabulary, if it has one.
     pub fn token_to_id(&self, token: &str) -> Option<u32> {
         self.inner.token_to_id(token)
     }
 
+    /// Number of tokens, added (special) tokens included.
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)
     }
 
+    /// Token ids that end a generated row.
     pub fn eos_ids(&self) -> &[u32] {
         &self.eos_ids
     }
 
+    /// Replaces the ids that end a generated row.
     pub fn set_eos_ids(&mut self, ids: Vec<u32>) {
         self.eos_ids = ids;
     }
@@ -282,10 +287,12 @@ impl TextTokenizer {
         &self.config
     }
 
+    /// The id used to pad rows of a batch.
     pub fn pad_id(&self) -> u32 {
         self.pad_id
     }
 
+    /// The underlying Hugging Face tokenizer.
     pub fn inner(&self) -> &tokenizers::Tokenizer {
         &self.inner
     }

@@ -39,6 +39,7 @@ pub enum KlEstimator {
 }
 
 impl KlEstimator {
+    /// The estimator's veRL name (`k1`, `abs`, `k2`, `k3`).
     pub fn as_str(self) -> &'static str {
         match self {
             KlEstimator::K1 => "k1",

@@ -18,6 +18,7 @@ pub const SEQ_LOG_RATIO_MAX: f32 = 10.0;
 pub struct ClipOptions {
     /// ρ is clipped to [1 − clip_low, 1 + clip_high].
     pub clip_low: f32,
+    /// Upper clip range (DAPO's clip-higher sets it above `clip_low`).
     pub clip_high: f32,
     /// Dual clip: for negative advantages the loss is capped at −c·A
     /// (c > 1, verl's `clip_ratio_c` = 3). `None` disables it.
@@ -35,6 +36,8 @@ impl Default for ClipOptions {
 }
 
 impl ClipOptions {
+    /// Fails unless `clip_low` is in [0, 1), `clip_high` is finite and
+    /// non-negative and a dual clip, if set, is above 1.
     pub fn validate(&self) -> Result<()> {
         if !(self.clip_low >= 0.0 && self.clip_low < 1.0) {
             return Err(Error::config(format!(

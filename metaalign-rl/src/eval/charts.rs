@@ -161,7 +161,7 @@ pub fn read_metrics(path: &Path) -> Result<BTreeMap<String, Vec<serde_json::Valu
 }
 
 /// One PNG per stage that logged step metrics: up to three of the
-/// [`CURVE_KEYS`] against `step` (or the record index). Returns the files
+/// `CURVE_KEYS` against `step` (or the record index). Returns the files
 /// written.
 pub fn training_curves(metrics_path: &Path, out_dir: &Path) -> Result<Vec<PathBuf>> {
     let by_stage = read_metrics(metrics_path)?;

@@ -58,7 +58,9 @@ pub struct DomainClaim {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CompareSpec {
+    /// The model whose accuracy is compared.
     pub model: String,
+    /// The model it is compared against.
     pub baseline: String,
     /// Task sources; default: every evaluated one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,7 +93,7 @@ fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Strin
 }
 
 /// Names known to the stage, to check references against.
-pub struct Known<'a> {
+pub(crate) struct Known<'a> {
     pub models: &'a [&'a str],
     pub tasks: &'a [String],
 }
@@ -120,7 +122,7 @@ impl Known<'_> {
 
 impl Claims {
     /// Every name is an evaluated model or task.
-    pub fn check(&self, known: &Known) -> Result<()> {
+    pub(crate) fn check(&self, known: &Known) -> Result<()> {
         known.model("claims.warm_start", &self.warm_start)?;
         if self.specialists.is_empty() {
             return Err(Error::config(
@@ -152,7 +154,7 @@ impl Claims {
     }
 
     /// The comparisons that test the three claims.
-    pub fn plan(&self, tasks: &[String]) -> Vec<Planned> {
+    pub(crate) fn plan(&self, tasks: &[String]) -> Vec<Planned> {
         let abilities = self.abilities(tasks);
         let mut out = Vec::new();
         for ability in &abilities {
@@ -184,7 +186,7 @@ impl Claims {
 }
 
 impl CompareSpec {
-    pub fn check(&self, i: usize, known: &Known) -> Result<()> {
+    pub(crate) fn check(&self, i: usize, known: &Known) -> Result<()> {
         known.model(&format!("compare[{i}].model"), &self.model)?;
         known.model(&format!("compare[{i}].baseline"), &self.baseline)?;
         for t in self.tasks.iter().flatten() {
@@ -198,7 +200,7 @@ impl CompareSpec {
         Ok(())
     }
 
-    pub fn plan(&self, tasks: &[String]) -> Planned {
+    pub(crate) fn plan(&self, tasks: &[String]) -> Planned {
         Planned {
             model: self.model.clone(),
             baseline: self.baseline.clone(),
@@ -209,7 +211,11 @@ impl CompareSpec {
 }
 
 /// Everything to compare: the claims' comparisons, then the listed ones.
-pub fn plan(claims: Option<&Claims>, compare: &[CompareSpec], tasks: &[String]) -> Vec<Planned> {
+pub(crate) fn plan(
+    claims: Option<&Claims>,
+    compare: &[CompareSpec],
+    tasks: &[String],
+) -> Vec<Planned> {
     let mut out = claims.map(|c| c.plan(tasks)).unwrap_or_default();
     out.extend(compare.iter().map(|c| c.plan(tasks)));
     out

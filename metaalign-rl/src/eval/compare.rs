@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::metrics::ModelResults;
 use super::metrics::TaskResult;
-use super::report::ModelResults;
 
 /// The `task` of a row over several tasks.
 pub const MEAN: &str = "mean";
@@ -26,8 +26,11 @@ pub const MEAN: &str = "mean";
 /// number of paired tasks behind it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Paired {
+    /// Mean accuracy difference, model − baseline.
     pub diff: f64,
+    /// Standard error of `diff`.
     pub stderr: f64,
+    /// Number of paired tasks.
     pub n: usize,
 }
 
@@ -105,7 +108,9 @@ pub fn mean_of(parts: &[Paired]) -> Paired {
 /// One row of `report.json`'s `comparisons`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
+    /// The model whose accuracy is compared.
     pub model: String,
+    /// The model it is compared against.
     pub baseline: String,
     /// A task source name, or `"mean"` for the mean over `over`.
     pub task: String,
@@ -125,6 +130,7 @@ pub struct Comparison {
 }
 
 impl Comparison {
+    /// The row's difference, standard error and count as a [`Paired`].
     pub fn paired(&self) -> Paired {
         Paired {
             diff: self.diff,
@@ -137,7 +143,7 @@ impl Comparison {
 /// A comparison to compute: `model` against `baseline` on `tasks`;
 /// `own` names the model's own ability, if it has one.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Planned {
+pub(crate) struct Planned {
     pub model: String,
     pub baseline: String,
     pub tasks: Vec<String>,
@@ -149,7 +155,7 @@ pub struct Planned {
 /// left out (with a warning), and then there is no mean row, which would
 /// average over a different set of tasks than asked. A row computed
 /// already (the same model, baseline, task and mean tasks) is not repeated.
-pub fn rows(models: &[(String, ModelResults)], planned: &[Planned]) -> Vec<Comparison> {
+pub(crate) fn rows(models: &[(String, ModelResults)], planned: &[Planned]) -> Vec<Comparison> {
     fn results<'a>(
         models: &'a [(String, ModelResults)],
         model: &str,

@@ -47,7 +47,7 @@ impl Split {
         }
     }
 
-    pub fn is_test(&self) -> bool {
+    pub(crate) fn is_test(&self) -> bool {
         *self == Split::Test
     }
 

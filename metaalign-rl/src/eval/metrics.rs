@@ -23,27 +23,35 @@ use serde::{Deserialize, Serialize};
 /// One response of a model to a task, as verified.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SampleResult {
+    /// The verifier's verdict on the response.
     pub verdict: Verdict,
     /// Number of generated tokens.
     pub length: usize,
 }
 
 impl SampleResult {
+    /// A verdict on a response of `length` tokens.
     pub fn new(verdict: Verdict, length: usize) -> Self {
         Self { verdict, length }
     }
 
+    /// Whether the verdict is correct.
     pub fn correct(&self) -> bool {
         self.verdict.is_correct()
     }
 }
 
+/// Results of one model: by task source name, all its task results.
+pub type ModelResults = BTreeMap<String, Vec<TaskResult>>;
+
 /// One held-out task answered by one model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TaskResult {
+    /// The task's id.
     pub task_id: String,
     /// The task source name (as in `[tasks.NAME]`).
     pub task: String,
+    /// The task's difficulty level.
     pub level: Level,
     /// The greedy response.
     pub greedy: SampleResult,

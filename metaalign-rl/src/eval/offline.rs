@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use metaalign_core::{Error, Result};
 use metaalign_tasks::dataset::score::read_sampled_responses;
 
+use super::metrics::ModelResults;
 use super::metrics::{SampleResult, TaskResult};
-use super::report::ModelResults;
 use super::run::{EvalSet, ResponseRecord};
 
 /// The responses file of `source` for a model whose responses are at `path`.

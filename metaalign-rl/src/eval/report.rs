@@ -35,6 +35,7 @@ pub const ORACLE: &str = "oracle";
 /// One row of `report.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReportRow {
+    /// Model name (or `"oracle"` for an oracle ensemble).
     pub model: String,
     /// Task source name.
     pub task: String,
@@ -45,16 +46,22 @@ pub struct ReportRow {
     /// Number of tasks.
     #[serde(alias = "count")]
     pub n: usize,
+    /// Fraction of greedy responses with a well-formed `<think>`/`<answer>` structure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format_ok: Option<f64>,
+    /// Fraction of greedy responses whose answer could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unparseable: Option<f64>,
+    /// Mean greedy response length in tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mean_length: Option<f64>,
+    /// Samples per task behind `avg_at_k` and `pass_at_k`, when sampling was on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub k: Option<usize>,
+    /// avg@k: mean fraction of correct samples per task, 0–1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avg_at_k: Option<f64>,
+    /// Unbiased pass@k over the samples, 0–1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pass_at_k: Option<f64>,
     /// Members of an oracle ensemble.
@@ -86,6 +93,7 @@ impl ReportRow {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TableSpec {
+    /// Heading of the table in `report.md`.
     pub title: String,
     /// Model names in row order (`"oracle"` allowed).
     pub models: Vec<String>,
@@ -137,7 +145,7 @@ pub enum TableMetric {
 }
 
 impl TableMetric {
-    pub fn is_default(&self) -> bool {
+    pub(crate) fn is_default(&self) -> bool {
         *self == TableMetric::PassAt1
     }
 
@@ -164,12 +172,19 @@ impl TableMetric {
 /// Sampling settings recorded in the report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EvalSettings {
+    /// Held-out tasks per generated source and level.
     pub count: usize,
+    /// Levels evaluated.
     pub levels: Vec<u32>,
+    /// Samples per task for avg@k / pass@k (0 = greedy only).
     pub avg_k: usize,
+    /// Sampling temperature of the k samples (greedy responses use 0).
     pub temperature: f64,
+    /// Nucleus threshold of the k samples.
     pub top_p: f64,
+    /// Generation budget per response, in tokens.
     pub max_new_tokens: usize,
+    /// Seed the held-out sets (and the sampling) derive from.
     pub seed: u64,
     /// Task sources that are fixed files (benchmarks), scored whole, with
     /// their number of tasks; `count` applies to the others.
@@ -180,10 +195,13 @@ pub struct EvalSettings {
 /// The whole evaluation report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
+    /// Accuracy rows: per model, task source and level, and over all levels.
     pub results: Vec<ReportRow>,
     /// Model name -> the reference or path it was loaded from.
     pub models: BTreeMap<String, String>,
+    /// How the responses were generated.
     pub settings: EvalSettings,
+    /// Tables of `report.md`.
     #[serde(default)]
     pub tables: Vec<TableSpec>,
     /// Paired comparisons of models on the same tasks.
@@ -197,8 +215,7 @@ pub struct Report {
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 
-/// Results of one model: by task source name, all its task results.
-pub type ModelResults = BTreeMap<String, Vec<TaskResult>>;
+pub use super::metrics::ModelResults;
 
 /// Builds the rows: per model, task and level, then per model and task over
 /// all levels; then the oracle rows over `oracle` models (if any).
@@ -538,9 +555,10 @@ impl Report {
     /// Writes `report.json` into `dir`.
     pub fn write_json(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self)?;
-        std::fs::write(path, text).map_err(|e| Error::io(path, e))
+        metaalign_core::atomic::write_atomic(path, text.as_bytes())
     }
 
+    /// Reads a `report.json` written by [`Report::write_json`].
     pub fn read_json(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         serde_json::from_str(&text)

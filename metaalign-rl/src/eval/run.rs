@@ -13,8 +13,8 @@ use metaalign_core::{
 use serde::{Deserialize, Serialize};
 
 use super::heldout::{heldout_tasks, Split};
+use super::metrics::ModelResults;
 use super::metrics::{SampleResult, TaskResult};
-use super::report::ModelResults;
 use crate::policy::QwenPolicy;
 
 /// How to evaluate.
@@ -26,9 +26,13 @@ pub struct EvalOptions {
     pub levels: Option<Vec<u32>>,
     /// Samples per task for avg@k / pass@k (0 = greedy only).
     pub avg_k: usize,
+    /// Sampling temperature of the k samples (greedy responses use 0).
     pub temperature: f64,
+    /// Nucleus threshold of the k samples.
     pub top_p: f64,
+    /// Top-k cut-off of the k samples (`None`: off).
     pub top_k: Option<usize>,
+    /// Generation budget per response, in tokens.
     pub max_new_tokens: usize,
     /// Rows per generation batch.
     pub batch_size: usize,
@@ -61,8 +65,11 @@ impl Default for EvalOptions {
 pub struct EvalSet {
     /// Task source name.
     pub source: String,
+    /// Difficulty level of every task in the set.
     pub level: Level,
+    /// The held-out tasks.
     pub tasks: Vec<Task>,
+    /// Checks responses to these tasks.
     pub verifier: Arc<dyn Verifier>,
 }
 
@@ -146,12 +153,17 @@ fn fixed_sets(
 /// One verified response, for the responses log.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ResponseRecord {
+    /// The task's id.
     pub task_id: String,
+    /// Task source name.
     pub task: String,
+    /// The task's difficulty level.
     pub level: Level,
     /// `greedy` or `sample-<i>`.
     pub mode: String,
+    /// The response text (special tokens kept, cut after `</answer>`).
     pub response: String,
+    /// The verifier's verdict on it.
     pub verdict: Verdict,
 }
 

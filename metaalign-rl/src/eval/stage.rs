@@ -55,7 +55,7 @@ use crate::policy::{device_from_str, QwenPolicy};
 pub struct ModelMap(pub Vec<(String, String)>);
 
 impl ModelMap {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 }
@@ -137,14 +137,19 @@ pub struct EvaluateStage {
     /// Samples per task for avg@k and pass@k (0 = greedy only).
     #[serde(default)]
     pub avg_k: usize,
+    /// Sampling temperature of the k samples (default 0.7; greedy responses use 0).
     #[serde(default = "default_temperature")]
     pub temperature: f64,
+    /// Nucleus threshold of the k samples (default 1: off).
     #[serde(default = "default_top_p")]
     pub top_p: f64,
+    /// Top-k cut-off of the k samples (default off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top_k: Option<usize>,
+    /// Generation budget per response, in tokens (default 256).
     #[serde(default = "default_max_new_tokens")]
     pub max_new_tokens: usize,
+    /// Rows per generation batch (default 32).
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
     /// Models of the oracle ensemble (a task counts as solved if any solves it).

@@ -9,14 +9,21 @@ use serde_json::{Map, Value};
 /// round-trips its config.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
+    /// `qwen2` (default) or `llama`; decides the bias layout.
     #[serde(default = "default_model_type")]
     pub model_type: String,
+    /// HF class names, e.g. `Qwen2ForCausalLM`; written back unchanged.
     #[serde(default)]
     pub architectures: Vec<String>,
+    /// Rows of the embedding and LM-head matrices.
     pub vocab_size: usize,
+    /// Width of the residual stream.
     pub hidden_size: usize,
+    /// Width of the MLP's gate/up projections.
     pub intermediate_size: usize,
+    /// Number of decoder layers.
     pub num_hidden_layers: usize,
+    /// Query heads per attention layer.
     pub num_attention_heads: usize,
     /// Defaults to `num_attention_heads` (no grouping) when absent.
     #[serde(default)]
@@ -24,30 +31,42 @@ pub struct ModelConfig {
     /// Defaults to `hidden_size / num_attention_heads`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub head_dim: Option<usize>,
+    /// Longest sequence (prompt + generation) the model accepts.
     #[serde(default = "default_max_pos")]
     pub max_position_embeddings: usize,
+    /// Epsilon of the RMS norms.
     #[serde(default = "default_eps")]
     pub rms_norm_eps: f64,
+    /// Base frequency of the rotary position embedding.
     #[serde(default = "default_theta")]
     pub rope_theta: f64,
+    /// Whether the LM head reuses the embedding matrix (no `lm_head.weight`).
     #[serde(default)]
     pub tie_word_embeddings: bool,
     /// Llama's switch for q/k/v/o biases. Qwen2 always has q/k/v biases and
     /// no o bias, whatever this says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attention_bias: Option<bool>,
+    /// Llama's switch for MLP biases; checked, and only `false`/absent is
+    /// supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mlp_bias: Option<bool>,
+    /// MLP activation name (`silu` is the one implemented).
     #[serde(default = "default_act")]
     pub hidden_act: String,
+    /// HF rope-scaling block; only the unscaled (`default`) rope is supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rope_scaling: Option<Value>,
+    /// BOS token id as written in the file (an int, a list or null).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bos_token_id: Option<Value>,
+    /// EOS token id(s) as written in the file (an int, a list or null).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eos_token_id: Option<Value>,
+    /// The dtype of the weights on disk; set to the saved dtype on save.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub torch_dtype: Option<String>,
+    /// Every other key of the file, kept so a save round-trips it.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -70,22 +89,22 @@ fn default_act() -> String {
 
 /// Which projections carry biases.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Biases {
+pub(crate) struct Biases {
     pub qkv: bool,
     pub o: bool,
 }
 
 impl ModelConfig {
-    pub fn kv_heads(&self) -> usize {
+    pub(crate) fn kv_heads(&self) -> usize {
         self.num_key_value_heads.unwrap_or(self.num_attention_heads)
     }
 
-    pub fn head_dim(&self) -> usize {
+    pub(crate) fn head_dim(&self) -> usize {
         self.head_dim
             .unwrap_or(self.hidden_size / self.num_attention_heads.max(1))
     }
 
-    pub fn biases(&self) -> Biases {
+    pub(crate) fn biases(&self) -> Biases {
         if self.model_type == "qwen2" {
             Biases {
                 qkv: true,
@@ -215,7 +234,7 @@ impl ModelConfig {
         out
     }
 
-    pub fn num_parameters(&self) -> usize {
+    pub(crate) fn num_parameters(&self) -> usize {
         self.param_shapes()
             .iter()
             .map(|(_, s)| s.iter().product::<usize>())
@@ -245,17 +264,26 @@ pub fn ids_of(v: Option<&Value>) -> Vec<u32> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSpec {
+    /// Width of the residual stream.
     pub hidden_size: usize,
+    /// Number of decoder layers.
     pub num_hidden_layers: usize,
+    /// Query heads per attention layer.
     pub num_attention_heads: usize,
+    /// Key/value heads (grouped-query attention when fewer than the query heads).
     pub num_key_value_heads: usize,
+    /// Width of the MLP's gate/up projections.
     pub intermediate_size: usize,
+    /// Longest sequence the model accepts (default 4096).
     #[serde(default = "default_spec_max_pos")]
     pub max_position_embeddings: usize,
+    /// Base frequency of the rotary position embedding.
     #[serde(default = "default_theta")]
     pub rope_theta: f64,
+    /// Epsilon of the RMS norms.
     #[serde(default = "default_eps")]
     pub rms_norm_eps: f64,
+    /// Whether the LM head reuses the embedding matrix (default `true`).
     #[serde(default = "default_true")]
     pub tie_word_embeddings: bool,
     /// Standard deviation of the normal initialisation (HF's initializer_range).
@@ -296,6 +324,7 @@ impl ModelSpec {
         })
     }
 
+    /// Names [`ModelSpec::preset`] accepts.
     pub const PRESETS: &'static [&'static str] = &["tiny", "small"];
 
     /// The Qwen2 config.json for this spec with a given vocabulary.

@@ -25,7 +25,7 @@ fn rows_per_task(width: usize) -> usize {
 // ----------------------------------------------------------------- Linear
 
 /// `x · wᵀ (+ b)` over the last dimension of `x` (any leading dimensions),
-/// differentiable in `x`, `w` and `b`. `w` is [out, in], `b` [out].
+/// differentiable in `x`, `w` and `b`. `w` is `[out, in]`, `b` `[out]`.
 ///
 /// Composed, this is a reshape, a transpose, a matmul, a broadcast, an add
 /// and a reshape — six nodes, each paying a zeroed gradient and an add over

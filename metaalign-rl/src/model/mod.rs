@@ -2,10 +2,10 @@
 
 mod attention;
 pub mod config;
-pub mod fused;
-pub mod fused_layers;
-pub mod qwen2;
+pub(crate) mod fused;
+pub(crate) mod fused_layers;
+pub(crate) mod qwen2;
 mod simd;
 
 pub use config::{ModelConfig, ModelSpec};
-pub use qwen2::{positions_and_bias, Cache, Qwen2, MASK_NEG};
+pub(crate) use qwen2::{positions_and_bias, Cache, Qwen2, MASK_NEG};

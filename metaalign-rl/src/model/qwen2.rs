@@ -71,23 +71,13 @@ pub struct Cache {
 }
 
 impl Cache {
+    /// An empty cache for `cfg` holding up to `max_len` positions.
     pub fn new(cfg: &ModelConfig, max_len: usize) -> Self {
         Self {
             layers: (0..cfg.num_hidden_layers)
                 .map(|_| KvCache::new(2, max_len.max(1)))
                 .collect(),
         }
-    }
-
-    pub fn len(&self) -> usize {
-        self.layers
-            .first()
-            .map(|c| c.current_seq_len())
-            .unwrap_or(0)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -155,14 +145,6 @@ impl Qwen2 {
             sin,
             device: device.clone(),
         })
-    }
-
-    pub fn config(&self) -> &ModelConfig {
-        &self.cfg
-    }
-
-    pub fn device(&self) -> &Device {
-        &self.device
     }
 
     fn check_positions(&self, positions: &[Vec<u32>]) -> Result<()> {

@@ -22,6 +22,7 @@ pub struct TokenizerOptions {
 }
 
 impl TokenizerOptions {
+    /// The character-level tokenizer with these extra characters.
     pub fn build(&self) -> Result<TextTokenizer> {
         TextTokenizer::char_level(&self.extra_chars)
     }
@@ -35,8 +36,10 @@ pub struct FreshPolicyConfig {
     /// `tiny` or `small`; used when `spec` is absent (default `tiny`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<String>,
+    /// An explicit architecture, instead of `preset`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<ModelSpec>,
+    /// The character-level tokenizer's options.
     #[serde(default)]
     pub tokenizer: TokenizerOptions,
     /// Overrides the run seed for the initialisation.
@@ -45,7 +48,7 @@ pub struct FreshPolicyConfig {
 }
 
 impl FreshPolicyConfig {
-    pub fn resolve_spec(&self) -> Result<ModelSpec> {
+    pub(crate) fn resolve_spec(&self) -> Result<ModelSpec> {
         match (&self.spec, &self.preset) {
             (Some(_), Some(_)) => Err(Error::config(
                 "policy: give either `preset` or `spec`, not both",

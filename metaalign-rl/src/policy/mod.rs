@@ -103,6 +103,7 @@ impl Default for ScoreOptions {
 }
 
 impl ScoreOptions {
+    /// Options for the training path: differentiable, no entropy, temperature 1.
     pub fn train() -> Self {
         Self {
             with_grad: true,
@@ -354,14 +355,17 @@ impl QwenPolicy {
         })
     }
 
+    /// The model's architecture (its `config.json`).
     pub fn config(&self) -> &ModelConfig {
         &self.cfg
     }
 
+    /// The device the weights live on.
     pub fn device(&self) -> &Device {
         &self.device
     }
 
+    /// The tokenizer prompts are encoded and generations decoded with.
     pub fn tokenizer(&self) -> &TextTokenizer {
         &self.tokenizer
     }

@@ -235,6 +235,7 @@ impl StageConfig for SftStage {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlignStage {
+    /// The model to start from (`"policy"` or `"<stage>.model"`).
     pub from: String,
     /// The task source (`[tasks.NAME]`) of the ability.
     pub task: String,
@@ -289,6 +290,7 @@ impl StageConfig for AlignStage {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DomainRlStage {
+    /// The model to start from (`"policy"` or `"<stage>.model"`).
     pub from: String,
     /// Task sources of the domain, mixed round robin.
     pub tasks: Vec<String>,

@@ -18,22 +18,28 @@ use metaalign_core::Policy;
 /// from `(seed, step, ...)`, so the step counter *is* the RNG state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainerState {
+    /// The trainer kind that wrote the state (a resume must match it).
     pub kind: String,
+    /// The run seed (a resume must match it).
     pub seed: u64,
     /// Completed steps.
     pub step: u64,
     /// Curriculum position: index into `levels` and steps done there.
     pub level_index: usize,
+    /// Steps completed at the current level.
     pub steps_in_level: usize,
+    /// The curriculum's levels, in order.
     pub levels: Vec<u32>,
     /// Steps skipped for non-finite loss or gradients (total / in a row).
     pub skipped_steps: u64,
+    /// Skipped steps in a row (the stage stops at `max_bad_steps`).
     pub consecutive_bad: usize,
     /// Training wall-clock seconds, summed over resumes.
     pub elapsed_s: f64,
     /// Responses sampled so far (RL), summed over resumes.
     #[serde(default)]
     pub rollouts: u64,
+    /// The run ended (curriculum done or budget spent) and saved its final model.
     pub finished: bool,
     /// Learning rate actually used (after automatic scaling).
     pub learning_rate: f64,
@@ -64,7 +70,7 @@ impl TrainerState {
         }
     }
 
-    pub fn level(&self) -> Option<Level> {
+    pub(crate) fn level(&self) -> Option<Level> {
         self.levels.get(self.level_index).copied().map(Level)
     }
 
@@ -87,7 +93,7 @@ impl TrainerState {
         }
     }
 
-    pub fn curriculum_done(&self) -> bool {
+    pub(crate) fn curriculum_done(&self) -> bool {
         self.level_index >= self.levels.len()
     }
 
@@ -210,18 +216,22 @@ pub fn step_seed(seed: u64, what: &str, step: u64) -> u64 {
 /// Files of a trainer's output directory.
 #[derive(Clone, Debug)]
 pub struct Layout {
+    /// The trainer's output directory.
     pub root: PathBuf,
 }
 
 impl Layout {
+    /// The layout of the output directory `root`.
     pub fn new(root: &Path) -> Self {
         Self {
             root: root.to_path_buf(),
         }
     }
+    /// Where the resumable checkpoints are (`checkpoints/`).
     pub fn checkpoints(&self) -> PathBuf {
         self.root.join("checkpoints")
     }
+    /// The checkpoint after step `step` (`checkpoints/step-NNNNNN`).
     pub fn checkpoint(&self, step: u64) -> PathBuf {
         self.checkpoints().join(format!("step-{step:06}"))
     }
@@ -271,21 +281,14 @@ impl Layout {
         keep: usize,
     ) -> Result<PathBuf> {
         let final_dir = self.checkpoint(state.step);
-        let tmp = self
-            .checkpoints()
-            .join(format!(".tmp-step-{:06}", state.step));
-        for d in [&tmp, &final_dir] {
-            if d.exists() {
-                std::fs::remove_dir_all(d).map_err(|e| Error::io(d, e))?;
-            }
-        }
-        std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        policy.save(&tmp.join("model"))?;
-        opt.save_state(&tmp.join("optimizer.safetensors"))?;
-        let state_path = tmp.join("state.json");
-        std::fs::write(&state_path, serde_json::to_vec_pretty(state)?)
-            .map_err(|e| Error::io(&state_path, e))?;
-        std::fs::rename(&tmp, &final_dir).map_err(|e| Error::io(&final_dir, e))?;
+        // A checkpoint appears whole or not at all: resume trusts it.
+        metaalign_core::atomic::replace_dir(&final_dir, |tmp| {
+            policy.save(&tmp.join("model"))?;
+            opt.save_state(&tmp.join("optimizer.safetensors"))?;
+            let state_path = tmp.join("state.json");
+            std::fs::write(&state_path, serde_json::to_vec_pretty(state)?)
+                .map_err(|e| Error::io(&state_path, e))
+        })?;
         let all = self.list_checkpoints()?;
         if all.len() > keep {
             for (_, p) in &all[..all.len() - keep] {
@@ -326,10 +329,10 @@ impl Layout {
             })
             .map(|l| format!("{l}\n"))
             .collect();
-        std::fs::write(&path, kept).map_err(|e| Error::io(&path, e))
+        metaalign_core::atomic::write_atomic(&path, kept.as_bytes())
     }
 
-    pub fn append_step(&self, record: &serde_json::Value) -> Result<()> {
+    pub(crate) fn append_step(&self, record: &serde_json::Value) -> Result<()> {
         use std::io::Write;
         let path = self.steps();
         let mut f = std::fs::OpenOptions::new()

@@ -17,6 +17,7 @@ macro_rules! rl_kind {
         pub struct $ty(pub RlSettings);
 
         impl $ty {
+            /// The RL kind this config trains with.
             pub const KIND: RlKind = $rl;
             /// One line for `metaalign list`.
             pub const DESCRIPTION: &'static str = $desc;

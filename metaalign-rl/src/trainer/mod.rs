@@ -1,7 +1,7 @@
 //! Trainers: the RL kinds (`rl`, `reinforce_pp`, `grpo`, `rloo`,
 //! `dr_grpo`, `dapo`, `gspo`: one RL step, veRL-named estimators and
 //! losses, other defaults) and `sft` (supervised warm-up). Both run the one
-//! training loop of [`run_loop`] (resume, optimizer, curriculum, budget,
+//! training loop of `run_loop` (resume, optimizer, curriculum, budget,
 //! cancel, checkpoints, metrics, curves) and supply only their step.
 //!
 //! Output directory of a trainer (`TrainInputs::out_dir`):
@@ -15,7 +15,7 @@ pub mod common;
 pub mod kinds;
 pub mod rl;
 pub mod rl_settings;
-pub mod run_loop;
+pub(crate) mod run_loop;
 pub mod settings;
 pub mod sft;
 pub mod sft_settings;

@@ -38,12 +38,16 @@ fn cerr(e: candle_core::Error) -> Error {
 /// The RL trainer (every RL kind; the kind only changes defaults).
 #[derive(Clone, Debug)]
 pub struct RlTrainer {
+    /// The kind (its name is the trainer kind of checkpoints and logs).
     pub kind: RlKind,
+    /// The settings as written in the trainer table.
     pub settings: RlSettings,
+    /// The settings resolved with the kind's defaults.
     pub plan: RlPlan,
 }
 
 impl RlTrainer {
+    /// A trainer of `kind`; `plan` is `settings.plan(kind)`.
     pub fn new(kind: RlKind, settings: RlSettings, plan: RlPlan) -> Self {
         Self {
             kind,
@@ -112,49 +116,71 @@ type RolloutBatch = (Vec<Rollout>, Vec<(usize, Task)>, f64);
 /// the trained batch.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct RlMetrics {
+    /// Curriculum level of the step's tasks.
     pub level: u32,
-    /// Mean and spread of the rewards.
+    /// Mean reward of the responses.
     pub reward: f64,
+    /// Standard deviation of the rewards.
     pub reward_std: f64,
+    /// Share of responses the verifier judged correct.
     pub accuracy: f64,
+    /// Share of responses with a well-formed `<think>`/`<answer>` structure.
     pub format_ok: f64,
-    /// Response length in tokens (mean, max) and the share cut at `max_new_tokens`.
+    /// Mean response length in tokens.
     pub response_length: f64,
+    /// Longest response in tokens.
     pub response_length_max: usize,
+    /// Share of responses cut at `max_new_tokens`.
     pub truncated: f64,
-    /// Prompt groups generated, the share whose rewards all agreed (zero
-    /// advantage under group baselines), and how many dynamic sampling
-    /// dropped; rollout batches drawn.
+    /// Prompt groups generated.
     pub groups: usize,
+    /// Share of groups whose rewards all agreed (zero advantage under group
+    /// baselines).
     pub zero_spread_groups: f64,
+    /// Groups dynamic sampling dropped.
     pub groups_dropped: usize,
+    /// Rollout batches drawn.
     pub gen_batches: usize,
-    /// Advantage mean and std over the trained batch's valid tokens.
+    /// Advantage mean over the trained batch's valid tokens.
     pub adv_mean: f64,
+    /// Advantage standard deviation over the trained batch's valid tokens.
     pub adv_std: f64,
+    /// Mean loss of the step's updates (policy loss plus the KL and entropy
+    /// terms).
     pub loss: f64,
+    /// The policy-gradient part of `loss`.
     pub pg_loss: f64,
     /// Mean per-token KL to the frozen reference (absent without one).
     pub kl: Option<f64>,
     /// Approximate KL to the rollout policy, `mean(old − new)` (veRL `ppo_kl`).
     pub ppo_kl: f64,
+    /// Mean per-token entropy of the policy on the trained batch.
     pub entropy: f64,
     /// Share of tokens where the upper clip (or GSPO's sequence clip, or
-    /// CISPO's weight clip) bound, and where the dual clip bound.
+    /// CISPO's weight clip) bound.
     pub clip_frac: f64,
+    /// Share of tokens where the dual clip bound.
     pub clip_frac_lower: f64,
-    /// Largest pre-clip gradient norm of the step's updates, and the
-    /// share of updates whose gradient `max_grad_norm` scaled down.
+    /// Largest pre-clip gradient norm of the step's updates.
     pub grad_norm: Option<f64>,
+    /// Share of updates whose gradient `max_grad_norm` scaled down.
     pub grad_clipped: f64,
+    /// Learning rate of the step's updates.
     pub lr: f64,
+    /// Optimizer updates applied.
     pub updates: usize,
+    /// Nothing was learned (no usable batch, or non-finite loss or gradients).
     pub skipped: bool,
+    /// Why the step was skipped, when it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
+    /// Seconds spent sampling rollouts.
     pub rollout_s: f64,
+    /// Seconds spent scoring and updating.
     pub update_s: f64,
+    /// Generated tokens per second while sampling.
     pub rollout_tokens_per_s: f64,
+    /// Generated tokens per second over the whole step (sampling and update).
     pub tokens_per_s: f64,
 }
 

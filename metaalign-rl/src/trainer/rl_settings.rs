@@ -33,6 +33,7 @@ pub enum KlPlacement {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EstimatorSpec {
+    /// veRL's `adv_estimator` name, e.g. `grpo`, `rloo`, `reinforce_plus_plus`.
     pub kind: String,
     /// `grpo`, `grpo_passk`: divide by the group std (false: Dr.GRPO).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -46,6 +47,7 @@ pub struct EstimatorSpec {
 }
 
 impl EstimatorSpec {
+    /// The estimator `kind` with none of its keys set.
     pub fn named(kind: &str) -> Self {
         Self {
             kind: kind.to_string(),
@@ -103,9 +105,13 @@ impl EstimatorSpec {
 /// A resolved estimator.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EstimatorPlan {
+    /// The estimator.
     pub estimator: Estimator,
+    /// Divide group advantages by the group std (false: Dr.GRPO).
     pub norm_adv_by_std: bool,
+    /// Added to the group std before dividing.
     pub epsilon: f64,
+    /// Discount of the returns (REINFORCE++).
     pub gamma: f64,
 }
 
@@ -143,8 +149,11 @@ pub enum GroupMetric {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FilterGroups {
+    /// Whether dynamic sampling is on.
     pub enable: bool,
+    /// What must vary within a group for it to be kept.
     pub metric: GroupMetric,
+    /// Most rollout batches drawn in one step (default 10).
     pub max_num_gen_batches: usize,
 }
 
@@ -164,10 +173,12 @@ impl Default for FilterGroups {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OverlongBuffer {
+    /// Whether the overlong penalty is on.
     pub enable: bool,
     /// Buffer length in tokens (0: a fifth of `max_new_tokens`, as DAPO's
     /// 4,096 of 20,480).
     pub len: usize,
+    /// Largest reward lost, at `max_new_tokens` tokens.
     pub penalty_factor: f64,
 }
 
@@ -202,15 +213,19 @@ impl OverlongBuffer {
 
 settings_with_common! {
     /// Settings of the RL kinds. `None` means "the kind's default"
-    /// ([`RlKind::defaults`]).
+    /// (`RlKind::defaults`).
     pub struct RlSettings {
         /// Distinct prompts per rollout batch (one rollout batch = one step).
         prompts_per_step: usize = 8,
         /// Rollouts per prompt (the group of GRPO / RLOO).
         samples_per_prompt: usize = 4,
+        /// Sampling temperature of the rollouts.
         temperature: f64 = 0.7,
+        /// Nucleus threshold of the rollouts (1: off).
         top_p: f64 = 1.0,
+        /// Top-k cut-off of the rollouts (`None`: off).
         top_k: Option<usize> = None,
+        /// Generation budget per rollout, in tokens.
         max_new_tokens: usize = 256,
         /// Generation stops after any of these (besides EOS).
         stop: Vec<String> = vec!["</answer>".to_string()],
@@ -225,17 +240,24 @@ settings_with_common! {
         estimator: Option<EstimatorSpec> = None,
         /// veRL `policy_loss.loss_mode`: `vanilla`, `gspo`, `cispo`, `gpg`.
         loss_mode: Option<LossMode> = None,
+        /// Lower clip range of the ratio, `1 − clip_low` (veRL `clip_ratio_low`;
+        /// unset: the kind's default).
         #[serde(alias = "clip_ratio_low")]
         clip_low: Option<f32> = None,
+        /// Upper clip range of the ratio, `1 + clip_high` (veRL `clip_ratio_high`;
+        /// unset: the kind's default, 0.28 for DAPO).
         #[serde(alias = "clip_ratio_high")]
         clip_high: Option<f32> = None,
         /// Dual clip bound c > 1 for negative advantages (veRL `clip_ratio_c`).
         #[serde(alias = "clip_ratio_c")]
         dual_clip: Option<f32> = None,
+        /// Weight of the KL penalty to the frozen reference (unset: the kind's
+        /// default, 0.001, or 0 for `dr_grpo`, `dapo` and `gspo`; 0 takes no reference).
         kl_coef: Option<f32> = None,
         /// `k1`/`kl`, `abs`, `k2`/`mse`, `k3`/`low_var_kl` (veRL `kl_loss_type`).
         #[serde(alias = "kl_loss_type")]
         kl_estimator: KlEstimator = KlEstimator::K3,
+        /// Where the KL penalty goes: a loss term or the rewards.
         kl_placement: KlPlacement = KlPlacement::Loss,
         /// Entropy bonus (the loss gets `− entropy_coef · agg(entropy)`).
         #[serde(alias = "entropy_coeff")]
@@ -273,6 +295,7 @@ pub enum RlKind {
     ReinforcePp,
     /// The paper's stage C: GRPO, KL loss.
     Grpo,
+    /// RLOO: leave-one-out group baseline, KL loss.
     Rloo,
     /// Dr.GRPO: no std division, `seq-mean-token-sum-norm`, no KL.
     DrGrpo,
@@ -295,6 +318,7 @@ struct KindDefaults {
 }
 
 impl RlKind {
+    /// Every RL kind.
     pub const ALL: [RlKind; 7] = [
         RlKind::Rl,
         RlKind::ReinforcePp,
@@ -305,6 +329,7 @@ impl RlKind {
         RlKind::Gspo,
     ];
 
+    /// The kind's name in a trainer table (`kind = "grpo"`).
     pub fn kind(self) -> &'static str {
         match self {
             RlKind::Rl => "rl",
@@ -384,13 +409,21 @@ impl RlKind {
 /// Everything the RL step needs, with every default applied.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RlPlan {
+    /// The advantage estimator and its settings.
     pub estimator: EstimatorPlan,
+    /// The policy loss (veRL `loss_mode`).
     pub loss_mode: LossMode,
+    /// Clip ranges of the ratio.
     pub clip: ClipOptions,
+    /// Weight of the KL penalty (0: no reference model).
     pub kl_coef: f32,
+    /// How token losses are aggregated (veRL `loss_agg_mode`).
     pub loss_agg: AggMode,
+    /// Dynamic sampling, when on.
     pub filter_groups: Option<FilterGroups>,
+    /// The overlong penalty, when on.
     pub overlong_buffer: Option<OverlongBuffer>,
+    /// Truncated responses get no loss.
     pub mask_truncated: bool,
 }
 

@@ -11,8 +11,10 @@ use crate::optim::LrSchedule;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScheduleKind {
+    /// The learning rate stays at its value after warmup.
     #[default]
     Constant,
+    /// Cosine decay to `min_lr_ratio · learning_rate` over the run.
     Cosine,
 }
 
@@ -24,10 +26,13 @@ pub struct CommonSettings {
     /// paper's 5e-7 at 7.6B parameters (RL) or 1e-5 (SFT) by
     /// √(7.6e9 / parameters), clamped to [1e-7, 1e-3].
     pub learning_rate: Option<f64>,
+    /// AdamW's decoupled weight decay.
     pub weight_decay: f64,
     /// Global gradient-norm clip (verl: 1.0); unset disables it.
     pub max_grad_norm: Option<f64>,
+    /// Optimizer steps of linear learning-rate warmup from 0.
     pub warmup_steps: usize,
+    /// Shape of the learning-rate schedule after warmup.
     pub lr_schedule: ScheduleKind,
     /// Cosine schedules decay to `min_lr_ratio · learning_rate`.
     pub min_lr_ratio: f64,
@@ -36,6 +41,7 @@ pub struct CommonSettings {
     /// Curriculum: move on early once a step's mean reward (RL) reaches
     /// this value, after at least `min_steps_per_level` steps.
     pub advance_reward: Option<f64>,
+    /// Curriculum: steps at a level before `advance_reward` can move on.
     pub min_steps_per_level: usize,
     /// Stop (and save) after this much wall-clock training time, summed
     /// over resumes. Makes the step count machine-dependent.
@@ -77,6 +83,7 @@ impl Default for CommonSettings {
 }
 
 impl CommonSettings {
+    /// Checks every range, naming the trainer `kind` in the error.
     pub fn validate(&self, kind: &str) -> Result<()> {
         let bad = |m: String| Err(Error::config(format!("trainer `{kind}`: {m}")));
         if let Some(lr) = self.learning_rate {
@@ -124,6 +131,7 @@ impl CommonSettings {
             .unwrap_or_else(|| auto_lr(parameters, base_at_7b))
     }
 
+    /// The optimizer's schedule for a run of `total_steps` optimizer steps.
     pub fn schedule(&self, total_steps: usize) -> LrSchedule {
         match self.lr_schedule {
             ScheduleKind::Constant => LrSchedule::Constant {
@@ -156,10 +164,13 @@ macro_rules! settings_with_common {
         /// 5e-7 at 7.6B parameters (RL) or 1e-5 (SFT) by √(7.6e9 / parameters),
         /// clamped to [1e-7, 1e-3].
         pub learning_rate: Option<f64>,
+        /// AdamW's decoupled weight decay.
         pub weight_decay: f64,
         /// Global gradient-norm clip (verl: 1.0); unset disables it.
         pub max_grad_norm: Option<f64>,
+        /// Optimizer steps of linear learning-rate warmup from 0.
         pub warmup_steps: usize,
+        /// Shape of the learning-rate schedule after warmup.
         pub lr_schedule: $crate::trainer::settings::ScheduleKind,
         /// Cosine schedules decay to `min_lr_ratio · learning_rate`.
         pub min_lr_ratio: f64,
@@ -168,6 +179,7 @@ macro_rules! settings_with_common {
         /// Curriculum: move on early once a step's mean reward (RL) reaches this
         /// value, after at least `min_steps_per_level` steps.
         pub advance_reward: Option<f64>,
+        /// Curriculum: steps at a level before `advance_reward` can move on.
         pub min_steps_per_level: usize,
         /// Stop (and save) after this much wall-clock training time, summed over
         /// resumes. Makes the step count machine-dependent.

@@ -24,10 +24,12 @@ fn cerr(e: candle_core::Error) -> Error {
 /// The SFT trainer.
 #[derive(Clone, Debug)]
 pub struct SftTrainer {
+    /// The settings as written in the trainer table.
     pub settings: SftSettings,
 }
 
 impl SftTrainer {
+    /// A trainer with these settings.
     pub fn new(settings: SftSettings) -> Self {
         Self { settings }
     }
@@ -83,16 +85,22 @@ pub fn sft_target(task: &Task, settings: &SftSettings, end_of_turn: &str) -> Str
 /// One SFT step's record.
 #[derive(Clone, Debug, Serialize)]
 pub struct SftMetrics {
+    /// Curriculum level of the step's tasks.
     pub level: u32,
     /// Mean negative log-likelihood per target token.
     pub loss: f64,
+    /// Target tokens the loss covered.
     pub target_tokens: usize,
+    /// Pre-clip gradient norm (absent when not finite).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grad_norm: Option<f64>,
     /// The gradient norm was above `max_grad_norm` and was scaled down.
     pub grad_clipped: bool,
+    /// Learning rate of the update.
     pub lr: f64,
+    /// Nothing was learned (non-finite loss or gradients).
     pub skipped: bool,
+    /// Target tokens per second.
     pub tokens_per_s: f64,
 }
 

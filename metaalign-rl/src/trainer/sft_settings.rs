@@ -25,6 +25,7 @@ settings_with_common! {
 }
 
 impl SftSettings {
+    /// Checks the common settings and `batch_size`; refuses the RL-only `max_rollouts`.
     pub fn validate(&self) -> Result<()> {
         self.common().validate("sft")?;
         if self.max_rollouts.is_some() {

@@ -67,13 +67,16 @@ impl TaskConfig for ShortPromptConfig {
 
 /// The generator of the `short_prompt` layer.
 pub struct ShortPrompt {
+    /// The wrapped task source.
     pub inner: Arc<dyn TaskGenerator>,
+    /// Appended to the puzzle on its own line.
     pub instruction: String,
     /// The inner source's fixed tasks (a benchmark file), rewritten once.
     fixed: Option<Vec<Task>>,
 }
 
 impl ShortPrompt {
+    /// Wraps `inner`, rewriting its fixed tasks (if any) once.
     pub fn new(inner: Arc<dyn TaskGenerator>, instruction: String) -> Self {
         let mut layer = Self {
             inner,
