@@ -9,13 +9,15 @@
 //! - [`rl`]: the candle policy and the RL / SFT trainers;
 //! - [`merge`]: merge strategies over streamed safetensors.
 
+#![warn(missing_docs)]
+
 pub use metaalign_core as core;
 pub use metaalign_merge as merge;
 pub use metaalign_rl as rl;
 pub use metaalign_tasks as tasks;
 
 pub mod app;
-pub mod cli;
+mod cli;
 pub mod serve;
 pub mod stages;
 

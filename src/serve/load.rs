@@ -21,10 +21,13 @@ use super::client::Client;
 /// Load test settings.
 #[derive(Clone, Debug)]
 pub struct LoadConfig {
+    /// The service's address.
     pub addr: SocketAddr,
+    /// Bearer token, when the service asks for one.
     pub token: Option<String>,
     /// Concurrent clients, each with its own connection.
     pub clients: usize,
+    /// How long to send requests.
     pub duration: Duration,
     /// One request in `malformed_every` is malformed (0: none).
     pub malformed_every: usize,
@@ -33,7 +36,9 @@ pub struct LoadConfig {
 /// What a load test measured.
 #[derive(Clone, Debug, Default)]
 pub struct LoadReport {
+    /// Wall time of the test.
     pub elapsed: Duration,
+    /// Requests sent.
     pub requests: u64,
     /// Well-formed requests answered 200.
     pub ok: u64,
@@ -41,18 +46,24 @@ pub struct LoadReport {
     pub scored: u64,
     /// Malformed requests sent, and how many were answered 400.
     pub malformed_sent: u64,
+    /// Malformed requests answered 400.
     pub malformed_rejected: u64,
     /// Answers with a status other than the expected one (200 or 400), 5xx excluded.
     pub unexpected: u64,
+    /// Answers with a 5xx status.
     pub server_errors: u64,
     /// Requests whose connection failed (refused, reset, closed).
     pub dropped: u64,
+    /// Median latency of well-formed requests.
     pub p50: Duration,
+    /// 99th-percentile latency.
     pub p99: Duration,
+    /// Slowest request.
     pub max: Duration,
 }
 
 impl LoadReport {
+    /// Responses scored per second.
     pub fn throughput(&self) -> f64 {
         self.scored as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
@@ -94,7 +105,9 @@ impl std::fmt::Display for LoadReport {
 /// badly formatted responses in every batch, plus malformed requests of
 /// each kind (bad JSON, mismatched lengths, unreadable label).
 pub struct Payloads {
+    /// Well-formed bodies and the number of responses each carries.
     pub good: Vec<(Bytes, usize)>,
+    /// Malformed bodies, each to be answered 400.
     pub malformed: Vec<Bytes>,
 }
 

@@ -124,8 +124,11 @@ pub fn read_token_file(path: &std::path::Path) -> Result<String> {
 /// Counters reported by `/health`.
 #[derive(Debug, Default)]
 pub struct Stats {
+    /// Requests received.
     pub requests: AtomicU64,
+    /// Responses scored (a request carries a batch).
     pub scored: AtomicU64,
+    /// Requests refused (malformed, unauthorised, too large).
     pub rejected: AtomicU64,
 }
 
@@ -164,12 +167,18 @@ pub struct RewardService {
     heavy_permits: Semaphore,
     cache: Mutex<LabelCache>,
     cache_cap: usize,
+    /// What `/health` reports.
     pub stats: Stats,
 }
 
 /// A request rejected with a status and a message.
 #[derive(Debug)]
-pub struct Rejection(pub StatusCode, pub String);
+pub struct Rejection(
+    /// The HTTP status.
+    pub StatusCode,
+    /// The message, sent as `{"error": …}`.
+    pub String,
+);
 
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
@@ -184,9 +193,12 @@ fn bad(msg: impl Into<String>) -> Rejection {
 /// `POST /get_reward` body.
 #[derive(Debug, Deserialize)]
 pub struct RewardRequest {
+    /// Prompt + response texts, one per sample (OpenRLHF's `query`).
     pub query: Vec<String>,
+    /// The prompts alone, when the trainer sends them.
     #[serde(default)]
     pub prompts: Option<Vec<String>>,
+    /// Per-sample labels: a task id, or a task record as JSON.
     #[serde(default)]
     pub labels: Option<Vec<String>>,
 }
@@ -290,6 +302,7 @@ fn fallback(q: &str, task_prompt: impl FnOnce() -> String) -> (&str, PromptMatch
 }
 
 impl RewardService {
+    /// A service scoring with `config`'s reward and tasks.
     pub fn new(config: &ServeConfig) -> Result<Self> {
         let scorer = Scorer::with_reward_kind(&config.reward)?;
         let workers = config.workers.max(1);
@@ -622,9 +635,11 @@ pub fn router(svc: Arc<RewardService>, max_body_bytes: usize) -> Router {
 
 /// A bound, not yet running, service.
 pub struct BoundService {
+    /// The address it listens on (the real port when 0 was asked).
     pub addr: SocketAddr,
     listener: TcpListener,
     app: Router,
+    /// The service state (counters for tests and `/health`).
     pub service: Arc<RewardService>,
 }
 

@@ -52,11 +52,13 @@ pub struct SearchModel {
     /// Name in reports (default: the stage part of `from`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The method's per-model keys (`density`, …), passed through.
     #[serde(flatten)]
     pub params: BTreeMap<String, serde_json::Value>,
 }
 
 impl SearchModel {
+    /// The name in reports: `name`, else the stage part of `from`.
     pub fn display_name(&self) -> String {
         self.name.clone().unwrap_or_else(|| {
             self.from
@@ -80,8 +82,10 @@ pub struct Validation {
     /// Levels; default: every level of each source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub levels: Option<Vec<u32>>,
+    /// Generation budget per validation task.
     #[serde(default = "default_max_new_tokens")]
     pub max_new_tokens: usize,
+    /// Tasks decoded at once.
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
 }
@@ -96,12 +100,14 @@ fn default_batch_size() -> usize {
     32
 }
 
-/// `search = { grid = [...], validation = { ... } }`.
+/// `search = { grid = [...], validation = { ... } }`: the weight grid and
+/// how its points are scored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Search {
     /// Weight vectors, one weight per model in `models` order.
     pub grid: Vec<Vec<f64>>,
+    /// The validation split that scores each point.
     pub validation: Validation,
 }
 
@@ -109,6 +115,7 @@ pub struct Search {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MergeSearchStage {
+    /// The models to merge, each with its method keys.
     pub models: Vec<SearchModel>,
     /// Base model reference for task-vector methods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -119,6 +126,7 @@ pub struct MergeSearchStage {
     /// Several methods, each tried at every grid point.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub methods: Vec<Box<dyn MergeConfig>>,
+    /// The grid and the validation that scores it.
     pub search: Search,
 }
 
@@ -131,6 +139,7 @@ pub struct GridResult {
     /// The method's whole table, to recognise the point on resume.
     #[serde(default)]
     pub method_config: serde_json::Value,
+    /// The weights, one per model.
     pub weights: Vec<f64>,
     /// Validation greedy pass@1 per task source.
     pub accuracy: BTreeMap<String, f64>,

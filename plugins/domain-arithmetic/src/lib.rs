@@ -17,6 +17,7 @@
 //! The crate uses the public API only (`metaalign-core` traits and
 //! registry, `metaalign-tasks` response-format helpers): copy it to start a
 //! new domain.
+#![warn(missing_docs)]
 
 use std::sync::Arc;
 
@@ -85,14 +86,18 @@ impl TaskConfig for ArithmeticConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Op {
+    /// Gain `operand` more.
     Add,
+    /// Give `operand` away.
     Sub,
+    /// Multiply by `operand`.
     Mul,
     /// Split equally into `operand` parts and keep one.
     Div,
 }
 
 impl Op {
+    /// The value after this step; `None` on overflow or an uneven split.
     pub fn apply(self, value: i64, operand: i64) -> Option<i64> {
         match self {
             Op::Add => value.checked_add(operand),
@@ -115,9 +120,13 @@ impl Op {
 /// A problem's structure: the ground truth the verifier and solver read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
+    /// Who owns the items ("Ava").
     pub name: String,
+    /// What is counted ("apples").
     pub item: String,
+    /// How many there are at first.
     pub start: i64,
+    /// The operations, in order, with their operands.
     pub steps: Vec<(Op, i64)>,
 }
 
@@ -174,6 +183,7 @@ const SYSTEM_PROMPT: &str =
 /// Generator, solver and verifier of arithmetic problems.
 #[derive(Clone, Debug, Default)]
 pub struct ArithmeticGenerator {
+    /// The settings it was built from.
     pub config: ArithmeticConfig,
 }
 

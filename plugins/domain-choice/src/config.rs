@@ -2,16 +2,11 @@
 //! in GPQA's columns or with explicit options.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use metaalign_core::{Error, Result, TaskConfig, TaskContext, TaskGenerator};
+use metaalign_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::generator::ChoiceTasks;
 use crate::layout::{Fields, Layout};
-
-/// The registered kind.
-pub const KIND: &str = "choice";
 
 /// `[tasks.NAME] kind = "choice"`. Every key has a default; without `path`
 /// the 20-question sample in GPQA's layout that the project ships is used.
@@ -28,14 +23,19 @@ pub struct ChoiceConfig {
     /// Field overrides (default: the layout's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub question_field: Option<String>,
+    /// The field holding the list of options (layout `choices`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub choices_field: Option<String>,
+    /// The field holding the answer's letter or index (layout `choices`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answer_field: Option<String>,
+    /// The field holding the question's id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_field: Option<String>,
+    /// The field holding the correct option's text (layout `gpqa`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub correct_field: Option<String>,
+    /// The fields holding the incorrect options' texts (layout `gpqa`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incorrect_fields: Option<Vec<String>>,
     /// Only the first `limit` rows.
@@ -112,7 +112,7 @@ impl ChoiceConfig {
         Ok(f)
     }
 
-    fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         if self.limit == Some(0) {
             return Err(Error::config("choice: `limit` must be at least 1"));
         }
@@ -124,21 +124,5 @@ impl ChoiceConfig {
             }
         }
         Ok(())
-    }
-}
-
-#[typetag::serde(name = "choice")]
-impl TaskConfig for ChoiceConfig {
-    fn build(&self) -> Result<Arc<dyn TaskGenerator>> {
-        self.build_in(&TaskContext::default())
-    }
-
-    fn build_in(&self, ctx: &TaskContext) -> Result<Arc<dyn TaskGenerator>> {
-        self.check()?;
-        Ok(Arc::new(ChoiceTasks::load(self, ctx)?))
-    }
-
-    fn is_fixed_set(&self) -> bool {
-        true
     }
 }

@@ -23,15 +23,22 @@ use crate::layout::{index_of, letter, MAX_OPTIONS};
 /// Which rule found the letter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rule {
+    /// The letter alone in the `<answer>` block.
     AnswerBlock,
+    /// An `Answer: X` line.
     AnswerLine,
+    /// A statement such as "the answer is (X)".
     Statement,
+    /// The last `(X)` of the response.
     LastParen,
+    /// The last standalone capital letter that names an option.
     LastLetter,
+    /// The full text of one option, quoted as the answer.
     OptionText,
 }
 
 impl Rule {
+    /// The rule in words, for a verdict's details.
     pub fn describe(self) -> &'static str {
         match self {
             Rule::AnswerBlock => "the <answer> block",
@@ -47,7 +54,9 @@ impl Rule {
 /// A letter, read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Found {
+    /// The option's letter (`A`…).
     pub letter: char,
+    /// The rule that read it.
     pub rule: Rule,
 }
 

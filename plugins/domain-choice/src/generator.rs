@@ -6,15 +6,16 @@ use std::sync::Arc;
 
 use metaalign_core::seed::Rng;
 use metaalign_core::{
-    Ability, ChatMessage, Error, Level, Result, Solution, Task, TaskContext, TaskGenerator,
-    Verifier,
+    Ability, ChatMessage, Error, Level, Result, Solution, Task, TaskConfig, TaskContext,
+    TaskGenerator, Verifier,
 };
 use metaalign_tasks::dataset::{read_records, records_from_jsonl, Record, TaskList};
 use serde_json::json;
 
-use crate::config::{ChoiceConfig, KIND};
+use crate::config::ChoiceConfig;
 use crate::layout::{letter, read_question, Layout, Question};
 use crate::verifier::ChoiceVerifier;
+use crate::KIND;
 
 /// The sample the project ships (20 questions in GPQA's layout), used when
 /// a `choice` source has no `path`.
@@ -153,4 +154,21 @@ pub fn load_file(path: &Path, seed: u64) -> Result<ChoiceTasks> {
             ..TaskContext::default()
         },
     )
+}
+
+/// The factory: a config is checked, then its file is read into tasks.
+#[typetag::serde(name = "choice")]
+impl TaskConfig for ChoiceConfig {
+    fn build(&self) -> Result<Arc<dyn TaskGenerator>> {
+        self.build_in(&TaskContext::default())
+    }
+
+    fn build_in(&self, ctx: &TaskContext) -> Result<Arc<dyn TaskGenerator>> {
+        self.check()?;
+        Ok(Arc::new(ChoiceTasks::load(self, ctx)?))
+    }
+
+    fn is_fixed_set(&self) -> bool {
+        true
+    }
 }

@@ -8,7 +8,7 @@ use metaalign_tasks::dataset::{stable_task_id, Record};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::config::KIND;
+use crate::KIND;
 
 /// At most this many options: one letter each, `A` to `Z`.
 pub const MAX_OPTIONS: usize = 26;
@@ -41,7 +41,9 @@ pub struct Fields {
     pub correct: String,
     /// The incorrect options' texts (layout `gpqa`).
     pub incorrect: Vec<String>,
+    /// The question's id, when the file has one.
     pub id: Option<String>,
+    /// A worked explanation (GPQA's `Explanation`), used as the warm-up rationale.
     pub explanation: Option<String>,
 }
 
@@ -59,6 +61,7 @@ impl Layout {
         }
     }
 
+    /// The layout's name in configs and messages.
     pub fn name(self) -> &'static str {
         match self {
             Layout::Auto => "auto",
@@ -111,11 +114,15 @@ pub fn index_of(c: char) -> Option<usize> {
 /// One question, read: options in the order they are shown.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Question {
+    /// Stable id (the file's, or a hash of the question).
     pub id: String,
+    /// The question text.
     pub question: String,
+    /// The options' texts, in the order shown as A, B, C, ….
     pub choices: Vec<String>,
     /// Index of the correct option in `choices`.
     pub answer: usize,
+    /// A worked explanation, when the file has one.
     pub explanation: Option<String>,
 }
 

@@ -24,6 +24,7 @@
 //! - [`generator`]: a file's rows as tasks; [`verifier`]: the `Verifier`.
 //!
 //! The crate uses the public API only, like any third-party plugin.
+#![warn(missing_docs)]
 
 pub mod config;
 pub mod extract;
@@ -33,7 +34,10 @@ pub mod verifier;
 
 use metaalign_core::{Plugin, Registry};
 
-pub use config::{ChoiceConfig, KIND};
+/// The registered kind (`kind = "choice"`), written on every task.
+pub const KIND: &str = "choice";
+
+pub use config::ChoiceConfig;
 pub use extract::{extract_choice, Found, Rule};
 pub use generator::ChoiceTasks;
 pub use layout::Layout;

@@ -88,13 +88,19 @@ pub enum Dec {
     /// `(-1)^neg * digits * 10^exp`, digits without leading or trailing
     /// zeros (empty for zero).
     Finite {
+        /// Negative.
         neg: bool,
+        /// The significant digits.
         digits: String,
+        /// The power of ten they are scaled by.
         exp: BigInt,
     },
+    /// An infinity.
     Inf {
+        /// Negative infinity.
         neg: bool,
     },
+    /// Not a number (equal to nothing).
     NaN,
 }
 

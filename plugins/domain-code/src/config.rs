@@ -2,18 +2,14 @@
 //! by running the response's program in a sandbox.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use metaalign_core::{Error, Result, TaskConfig, TaskContext, TaskGenerator};
+use metaalign_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::extract::Block;
-use crate::generator::CodeTasks;
 use crate::layout::Layout;
+pub use crate::layout::TestSet;
 use crate::sandbox::SandboxConfig;
-
-/// The registered kind.
-pub const KIND: &str = "code";
 
 /// What a verdict scores.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,17 +23,6 @@ pub enum RewardMode {
     /// fraction passed (veRL's continuous mode), which the `pass_fraction`
     /// reward turns into the reward; correct when all of them pass.
     PassFraction,
-}
-
-/// Which of a problem's tests are run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TestSet {
-    /// Public and private tests (LiveCodeBench's evaluation).
-    #[default]
-    All,
-    /// Only the public tests (the examples in the statement).
-    Public,
 }
 
 /// `[tasks.NAME] kind = "code"`. Every key has a default; without `path`
@@ -138,6 +123,7 @@ impl CodeConfig {
         }
     }
 
+    /// Refuses settings that cannot work (zero limits, bad timeouts), naming the key.
     pub fn check(&self) -> Result<()> {
         let bad = |m: String| Err(Error::config(format!("code: {m}")));
         if self.limit == Some(0) {
@@ -174,21 +160,5 @@ impl CodeConfig {
             return bad("`uid_base` must be a non-root user id with room for the slots".into());
         }
         Ok(())
-    }
-}
-
-#[typetag::serde(name = "code")]
-impl TaskConfig for CodeConfig {
-    fn build(&self) -> Result<Arc<dyn TaskGenerator>> {
-        self.build_in(&TaskContext::default())
-    }
-
-    fn build_in(&self, ctx: &TaskContext) -> Result<Arc<dyn TaskGenerator>> {
-        self.check()?;
-        Ok(Arc::new(CodeTasks::load(self, ctx)?))
-    }
-
-    fn is_fixed_set(&self) -> bool {
-        true
     }
 }

@@ -15,8 +15,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Block {
+    /// The last complete fenced block (LiveCodeBench's choice).
     #[default]
     Last,
+    /// The first complete fenced block.
     First,
 }
 
@@ -32,6 +34,7 @@ pub enum NoProgram {
 }
 
 impl NoProgram {
+    /// The reason in words, for a verdict's details.
     pub fn describe(&self) -> String {
         match self {
             NoProgram::NoBlock => "no fenced code block (```python ... ```) in the response".into(),
@@ -46,7 +49,9 @@ impl NoProgram {
 /// One fenced block: its info string (language) and body.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fenced<'a> {
+    /// The info string after the opening fence (`python`, or empty).
     pub lang: &'a str,
+    /// The code between the fences.
     pub body: String,
 }
 

@@ -6,15 +6,16 @@ use std::sync::Arc;
 
 use metaalign_core::seed::Rng;
 use metaalign_core::{
-    Ability, ChatMessage, Error, Level, Result, Solution, Task, TaskContext, TaskGenerator,
-    Verifier,
+    Ability, ChatMessage, Error, Level, Result, Solution, Task, TaskConfig, TaskContext,
+    TaskGenerator, Verifier,
 };
 use metaalign_tasks::dataset::{read_records, records_from_jsonl, Record, TaskList};
 
-use crate::config::{CodeConfig, KIND};
+use crate::config::CodeConfig;
 use crate::layout::{read_question, Layout, Question};
 use crate::problem::Mode;
 use crate::verifier::CodeVerifier;
+use crate::KIND;
 
 /// The sample the project ships (20 problems in LiveCodeBench's layout,
 /// written by `scripts/write_code_samples.py`), used when a `code` source
@@ -96,6 +97,7 @@ impl CodeTasks {
         })
     }
 
+    /// The verifier, typed (the reward service reads its settings).
     pub fn code_verifier(&self) -> &Arc<CodeVerifier> {
         &self.verifier
     }
@@ -183,4 +185,21 @@ pub fn load_file(path: &Path) -> Result<CodeTasks> {
         },
         &TaskContext::default(),
     )
+}
+
+/// The factory: a config is checked, then its file is read into tasks.
+#[typetag::serde(name = "code")]
+impl TaskConfig for CodeConfig {
+    fn build(&self) -> Result<Arc<dyn TaskGenerator>> {
+        self.build_in(&TaskContext::default())
+    }
+
+    fn build_in(&self, ctx: &TaskContext) -> Result<Arc<dyn TaskGenerator>> {
+        self.check()?;
+        Ok(Arc::new(CodeTasks::load(self, ctx)?))
+    }
+
+    fn is_fixed_set(&self) -> bool {
+        true
+    }
 }

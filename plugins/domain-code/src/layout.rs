@@ -23,8 +23,19 @@ use metaalign_tasks::dataset::{stable_task_id, Record};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::config::{TestSet, KIND};
 use crate::problem::{args_lines, json_text, text_of, Mode, Problem, TestCase};
+use crate::KIND;
+
+/// Which of a problem's tests are run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TestSet {
+    /// Public and private tests (LiveCodeBench's evaluation).
+    #[default]
+    All,
+    /// Only the public tests (the examples in the statement).
+    Public,
+}
 
 /// A file's layout (`layout = "…"`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,8 +44,12 @@ pub enum Layout {
     /// Chosen from the first row's fields (see [`Layout::detect`]).
     #[default]
     Auto,
+    /// LiveCodeBench's release files: `question_content`, JSON test lists
+    /// (private tests possibly zlib + base64 encoded).
     LiveCodeBench,
+    /// `question`, `tests` as a list of `{input, output}`.
     Plain,
+    /// HumanEval's `prompt`, `test` script and `entry_point`.
     HumanEval,
 }
 
@@ -55,14 +70,18 @@ impl Layout {
 /// One problem, read.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Question {
+    /// Stable id (the file's, or a hash of the statement).
     pub id: String,
+    /// The problem's title, when the file has one.
     pub title: Option<String>,
     /// The statement (or HumanEval's prompt).
     pub statement: String,
     /// Code to start from (LiveCodeBench's `starter_code`, HumanEval's
     /// prompt).
     pub starter_code: Option<String>,
+    /// Difficulty level (LiveCodeBench: easy 1, medium 2, hard 3).
     pub level: u32,
+    /// How the program is run and checked.
     pub problem: Problem,
     /// A reference solution, when the file has one.
     pub solution: Option<String>,

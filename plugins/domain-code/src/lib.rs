@@ -24,6 +24,7 @@
 //!   [`reward`]: the `pass_fraction` reward.
 //!
 //! The crate uses the public API only, like any third-party plugin.
+#![warn(missing_docs)]
 
 pub mod check;
 pub mod config;
@@ -39,7 +40,10 @@ pub mod verifier;
 
 use metaalign_core::{Plugin, Registry};
 
-pub use config::{CodeConfig, RewardMode, TestSet, KIND};
+/// The registered kind (`kind = "code"`), written on every task.
+pub const KIND: &str = "code";
+
+pub use config::{CodeConfig, RewardMode, TestSet};
 pub use extract::{extract_program, Block};
 pub use generator::CodeTasks;
 pub use layout::Layout;

@@ -22,14 +22,18 @@ pub enum Mode {
 /// form) and the expected return value as JSON; for `script`, unused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestCase {
+    /// Standard input, or the arguments one JSON value per line.
     pub input: String,
+    /// Expected standard output, or the expected return value as JSON.
     pub output: String,
 }
 
 /// The checkable part of a problem.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
+    /// How a program is called: stdin, a function, or a test script.
     pub mode: Mode,
+    /// The tests, in the file's order.
     pub tests: Vec<TestCase>,
     /// The function (or method of `Solution`) of functional problems.
     #[serde(default, skip_serializing_if = "Option::is_none")]

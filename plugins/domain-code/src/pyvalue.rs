@@ -9,13 +9,21 @@ use serde_json::Value;
 /// A Python value.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Py {
+    /// `None`.
     None,
+    /// `True` / `False`.
     Bool(bool),
+    /// An int of any size.
     Int(BigInt),
+    /// A float.
     Float(f64),
+    /// A str.
     Str(String),
+    /// A list.
     List(Vec<Py>),
+    /// A tuple.
     Tuple(Vec<Py>),
+    /// A dict, as its items in insertion order.
     Dict(Vec<(Py, Py)>),
     /// Any other object (a set, a custom class): equal to nothing.
     Other(String),

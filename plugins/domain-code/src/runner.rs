@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::check::{compare_stdout, compare_value};
 use crate::problem::{Mode, Problem};
 use crate::pyvalue::{from_json, from_tagged};
-use crate::sandbox::{Line, Running, Sandbox, Slot};
+use crate::sandbox::{Line, Running, Sandbox, Slot, Zygote};
 
 /// The harness source, passed with `python -c`.
 pub const HARNESS: &str = include_str!("harness.py");
@@ -50,6 +50,7 @@ impl Default for RunOptions {
 /// One test's result.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TestOutcome {
+    /// The test passed.
     pub passed: bool,
     /// Why it failed (or `None`).
     pub reason: Option<String>,
@@ -71,6 +72,7 @@ impl TestOutcome {
 /// failure are not run unless `keep_going`).
 #[derive(Clone, Debug, Default)]
 pub struct RunReport {
+    /// One outcome per test run, in order.
     pub outcomes: Vec<TestOutcome>,
     /// Tests that were to be run.
     pub total: usize,
@@ -79,10 +81,12 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// Tests that passed.
     pub fn passed(&self) -> usize {
         self.outcomes.iter().filter(|o| o.passed).count()
     }
 
+    /// Every test was run and passed.
     pub fn all_passed(&self) -> bool {
         self.total > 0 && self.passed() == self.total
     }
@@ -154,16 +158,6 @@ fn fill(report: &mut RunReport, n: usize, reason: &str) {
     while report.outcomes.len() < n {
         report.outcomes.push(TestOutcome::fail(reason));
     }
-}
-
-/// A test runner kept alive for one slot: the harness in zygote mode, in
-/// its sandbox, working in the slot's folder (each sample gets a fresh
-/// folder inside it, reached by a relative path: the folder itself lies
-/// under a place the sandbox covers).
-pub(crate) struct Zygote {
-    run: Running,
-    dir: tempfile::TempDir,
-    runs: u64,
 }
 
 /// CPU seconds of a zygote itself (each sample sets its own limit).

@@ -109,12 +109,23 @@ pub struct Sandbox {
     free: Mutex<Vec<u32>>,
     freed: Condvar,
     /// The test runners kept alive per slot (see [`crate::runner`]).
-    pub(crate) parked: Mutex<std::collections::HashMap<u32, crate::runner::Zygote>>,
+    pub(crate) parked: Mutex<std::collections::HashMap<u32, Zygote>>,
+}
+
+/// A test runner kept alive for one slot: the harness in zygote mode, in
+/// its sandbox, working in the slot's folder (each sample gets a fresh
+/// folder inside it, reached by a relative path: the folder itself lies
+/// under a place the sandbox covers).
+pub(crate) struct Zygote {
+    pub(crate) run: Running,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) runs: u64,
 }
 
 /// A slot held for one program at a time.
 pub struct Slot<'a> {
     sandbox: &'a Sandbox,
+    /// The slot's number (its sandbox user is `uid_base + index`).
     pub index: u32,
 }
 
@@ -290,14 +301,17 @@ impl Sandbox {
         }
     }
 
+    /// How programs are isolated on this machine.
     pub fn isolation(&self) -> Isolation {
         self.isolation
     }
 
+    /// The interpreter's resolved path.
     pub fn interpreter(&self) -> &Path {
         &self.interpreter
     }
 
+    /// The settings it was made with.
     pub fn config(&self) -> &SandboxConfig {
         &self.config
     }
@@ -637,6 +651,7 @@ unsafe fn child_setup(
 /// What reading a line of the program's stdout gave.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Line {
+    /// A full line, without its newline.
     Text(Vec<u8>),
     /// The program closed its stdout (it ended).
     Eof,
@@ -653,12 +668,14 @@ pub enum Line {
 /// How a run ended.
 #[derive(Debug)]
 pub struct Ended {
+    /// The exit status, when the process was waited for.
     pub status: Option<ExitStatus>,
     /// The first bytes of stderr.
     pub stderr: Vec<u8>,
 }
 
 impl Ended {
+    /// How it ended, in words (exit code, signal, stderr excerpt).
     pub fn describe(&self) -> String {
         use std::os::unix::process::ExitStatusExt;
         match self.status {

@@ -40,15 +40,22 @@ pub fn shared_sandbox(config: &SandboxConfig) -> Result<Arc<Sandbox>, String> {
 pub struct CodeVerifier {
     sandbox_config: SandboxConfig,
     sandbox: OnceLock<Result<Arc<Sandbox>, String>>,
+    /// Which fenced block is the program.
     pub block: Block,
+    /// Seconds per test.
     pub timeout_s: f64,
+    /// All-or-nothing, or the fraction of tests passed.
     pub reward_mode: RewardMode,
+    /// With `pass_fraction`: the first N tests count.
     pub fraction_tests: Option<usize>,
+    /// Largest output of one test, bytes.
     pub output_cap: usize,
+    /// Where each run's temporary folder is made.
     pub scratch: Option<std::path::PathBuf>,
 }
 
 impl CodeVerifier {
+    /// A verifier with `config`'s settings; the sandbox is set up on first use.
     pub fn new(config: &CodeConfig) -> Self {
         Self {
             sandbox_config: config.sandbox(),

@@ -2,16 +2,11 @@
 //! problems with final answers.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use metaalign_core::{Error, Result, TaskConfig, TaskContext, TaskGenerator};
+use metaalign_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::generator::MathTasks;
 use crate::layout::{Fields, Preset};
-
-/// The registered kind.
-pub const KIND: &str = "math";
 
 /// `[tasks.NAME] kind = "math"`. Every key has a default; without `path`
 /// the 50-problem sample in MATH-500's layout that the project ships is used.
@@ -28,14 +23,19 @@ pub struct MathConfig {
     /// Field overrides (default: the preset's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem_field: Option<String>,
+    /// The field holding the gold answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answer_field: Option<String>,
+    /// The field holding the worked solution.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub solution_field: Option<String>,
+    /// The field holding the problem's id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_field: Option<String>,
+    /// The field holding the difficulty level.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub level_field: Option<String>,
+    /// The field holding the subject.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject_field: Option<String>,
     /// Only the first `limit` rows.
@@ -91,7 +91,7 @@ impl MathConfig {
         f
     }
 
-    fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         if self.limit == Some(0) {
             return Err(Error::config("math: `limit` must be at least 1"));
         }
@@ -102,21 +102,5 @@ impl MathConfig {
             )));
         }
         Ok(())
-    }
-}
-
-#[typetag::serde(name = "math")]
-impl TaskConfig for MathConfig {
-    fn build(&self) -> Result<Arc<dyn TaskGenerator>> {
-        self.build_in(&TaskContext::default())
-    }
-
-    fn build_in(&self, ctx: &TaskContext) -> Result<Arc<dyn TaskGenerator>> {
-        self.check()?;
-        Ok(Arc::new(MathTasks::load(self, ctx)?))
-    }
-
-    fn is_fixed_set(&self) -> bool {
-        true
     }
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use metaalign_core::seed::Rng;
 use metaalign_core::{
-    Ability, ChatMessage, Error, Level, Result, Solution, Task, TaskContext, TaskGenerator,
-    Verifier,
+    Ability, ChatMessage, Error, Level, Result, Solution, Task, TaskConfig, TaskContext,
+    TaskGenerator, Verifier,
 };
 use metaalign_tasks::dataset::{
     read_records, records_from_jsonl, stable_task_id, Record, TaskList,
@@ -14,9 +14,10 @@ use metaalign_tasks::dataset::{
 use serde_json::json;
 
 use crate::answer::CompareOptions;
-use crate::config::{MathConfig, KIND};
+use crate::config::MathConfig;
 use crate::layout::{read_row, Preset, Row};
 use crate::verifier::MathVerifier;
+use crate::KIND;
 
 /// The sample the project ships (50 problems in MATH-500's layout), used
 /// when a `math` source has no `path`.
@@ -166,4 +167,21 @@ pub fn load_file(path: &Path) -> Result<MathTasks> {
         },
         &TaskContext::default(),
     )
+}
+
+/// The factory: a config is checked, then its file is read into tasks.
+#[typetag::serde(name = "math")]
+impl TaskConfig for MathConfig {
+    fn build(&self) -> Result<Arc<dyn TaskGenerator>> {
+        self.build_in(&TaskContext::default())
+    }
+
+    fn build_in(&self, ctx: &TaskContext) -> Result<Arc<dyn TaskGenerator>> {
+        self.check()?;
+        Ok(Arc::new(MathTasks::load(self, ctx)?))
+    }
+
+    fn is_fixed_set(&self) -> bool {
+        true
+    }
 }

@@ -32,9 +32,13 @@ pub struct Fields {
     pub problem: Vec<String>,
     /// The gold answer; `None` = the last `\boxed{}` of the solution.
     pub answer: Option<String>,
+    /// The worked solution.
     pub solution: Option<String>,
+    /// The problem's id.
     pub id: Option<String>,
+    /// The difficulty level (a number, or text such as `Level 3`).
     pub level: Option<String>,
+    /// The subject (`Algebra`, …).
     pub subject: Option<String>,
 }
 
@@ -107,12 +111,17 @@ impl Preset {
 /// One row, read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Row {
+    /// The problem statement.
     pub problem: String,
     /// Gold answer text as the file has it (several answers joined by `, `).
     pub answer: String,
+    /// The worked solution, when the file has one.
     pub solution: Option<String>,
+    /// The file's id for the problem.
     pub id: Option<String>,
+    /// The difficulty level, when the file gives one.
     pub level: Option<u32>,
+    /// The subject, when the file gives one.
     pub subject: Option<String>,
 }
 

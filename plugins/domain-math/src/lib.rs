@@ -18,6 +18,7 @@
 //! - [`generator`]: a file's rows as tasks; [`verifier`]: the `Verifier`.
 //!
 //! The crate uses the public API only, like any third-party plugin.
+#![warn(missing_docs)]
 
 pub mod answer;
 pub mod config;
@@ -27,7 +28,10 @@ pub mod verifier;
 
 use metaalign_core::{Plugin, Registry};
 
-pub use config::{MathConfig, KIND};
+/// The registered kind (`kind = "math"`), written on every task.
+pub const KIND: &str = "math";
+
+pub use config::MathConfig;
 pub use generator::MathTasks;
 pub use layout::Preset;
 pub use verifier::MathVerifier;

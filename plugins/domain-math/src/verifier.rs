@@ -9,10 +9,12 @@ use crate::answer::{self, CompareOptions, Extraction, Parsed};
 /// Checks math answers (total: a verdict for any text, bounded time).
 #[derive(Clone, Debug, Default)]
 pub struct MathVerifier {
+    /// How answers are compared (precision, set handling).
     pub options: CompareOptions,
 }
 
 impl MathVerifier {
+    /// A verifier comparing with `options`.
     pub fn new(options: CompareOptions) -> Self {
         Self { options }
     }

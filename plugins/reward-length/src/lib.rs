@@ -21,6 +21,7 @@
 //! The crate uses the public API only, like any third-party plugin: a
 //! typetag impl of `RewardConfig` and [`LengthPenaltyPlugin`], which an
 //! application adds (`App::new().add_plugins(DefaultPlugins)` includes it).
+#![warn(missing_docs)]
 
 use std::sync::Arc;
 
@@ -87,8 +88,10 @@ pub struct LengthPenaltyConfig {
     /// The largest penalty subtracted.
     #[serde(default = "default_max_penalty")]
     pub max_penalty: f64,
+    /// What is counted: characters or words.
     #[serde(default)]
     pub unit: LengthUnit,
+    /// Which part of the response is counted.
     #[serde(default)]
     pub scope: LengthScope,
     /// Penalize only correct answers.

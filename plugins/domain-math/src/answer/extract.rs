@@ -15,7 +15,7 @@
 //! | 300 | any math span | any expression, any number | any letter standing alone |
 //! | 50 (0 in Math-Verify's tests) | a math span holding `\boxed{}`, and `\boxed{...}` itself | | |
 //!
-//! "<math>" may be up to six spans joined by `,`, "and" or "or" (then
+//! "`<math>`" may be up to six spans joined by `,`, "and" or "or" (then
 //! the answer is the set of all of them). A number may carry thousands
 //! separators, a currency sign before it and a percent sign after it.
 

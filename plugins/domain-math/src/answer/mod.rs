@@ -1,9 +1,9 @@
 //! Math answers: extraction, normalisation and equivalence, as
 //! HuggingFace Math-Verify 0.9.0 decides them.
 //!
-//! - [`parse`] finds the answer in a text ([`extract`]: `\boxed{}`, "final
+//! - [`parse`] finds the answer in a text (`extract`: `\boxed{}`, "final
 //!   answer is", "answer:", math spans, plain numbers and expressions,
-//!   letters), cleans it ([`normalize`]) and reads it into an expression
+//!   letters), cleans it (`normalize`) and reads it into an expression
 //!   tree (`latex`, `expr`).
 //! - [`verify`] decides whether a parsed response equals a parsed gold
 //!   answer (`compare`): exact numbers, floats to `float_rounding` places,
@@ -387,7 +387,9 @@ fn percent_of(e: Expr, percent: bool) -> Result<Expr, String> {
 /// The decision of [`verify`] and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Judgement {
+    /// The answers are equivalent.
     pub equal: bool,
+    /// Which rule decided, in words.
     pub reason: String,
 }
 
