@@ -208,3 +208,105 @@ fn model_chat_template_renders_like_transformers() {
         "{err}"
     );
 }
+
+/// PEFT's own adapter (fixture made by scripts/peft_fixtures.py): `model
+/// merge-adapter` writes PEFT's `merge_and_unload` weights, and `model
+/// score --adapter` scores with the adapter on (the same log-probs as the
+/// merged checkpoint), off without it.
+#[test]
+fn model_merge_adapter_and_score_with_an_adapter() {
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("metaalign-rl/tests/fixtures/peft");
+    let dir = tempfile::tempdir().unwrap();
+    // transformers' save has no tokenizer: put the character one beside it.
+    let base = dir.path().join("base");
+    std::fs::create_dir_all(&base).unwrap();
+    for f in ["config.json", "model.safetensors"] {
+        std::fs::copy(fixtures.join("base").join(f), base.join(f)).unwrap();
+    }
+    metaalign_rl::tokenizer::TextTokenizer::char_level("")
+        .unwrap()
+        .save(&base)
+        .unwrap();
+    let adapter = fixtures.join("rslora");
+    let merged = dir.path().join("merged");
+    let out = bin()
+        .args(["model", "merge-adapter", "--model"])
+        .arg(&base)
+        .arg("--adapter")
+        .arg(&adapter)
+        .arg("--out")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!merged.join("adapter_config.json").exists());
+    let device = candle_core::Device::Cpu;
+    let ours = candle_core::safetensors::load(merged.join("model.safetensors"), &device).unwrap();
+    let peft = candle_core::safetensors::load(adapter.join("merged.safetensors"), &device).unwrap();
+    for (name, want) in &peft {
+        let got = ours.get(name).unwrap_or_else(|| panic!("no {name}"));
+        let d = (got - want)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(d < 1e-5, "{name}: {d}");
+    }
+
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(
+        &input,
+        "{\"prompt_ids\": [1, 17, 42], \"continuation_ids\": [299, 5, 128, 77]}\n",
+    )
+    .unwrap();
+    let score = |model: &std::path::Path, adapter: Option<&std::path::Path>| -> Vec<f64> {
+        let out_file = dir.path().join("scores.jsonl");
+        let mut cmd = bin();
+        cmd.args(["model", "score", "--model"])
+            .arg(model)
+            .arg("--input")
+            .arg(&input)
+            .arg("--out")
+            .arg(&out_file);
+        if let Some(a) = adapter {
+            cmd.arg("--adapter").arg(a);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line = std::fs::read_to_string(&out_file).unwrap();
+        let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+        serde_json::from_value(v["logprobs"].clone()).unwrap()
+    };
+    let with = score(&base, Some(&adapter));
+    let folded = score(&merged, None);
+    let plain = score(&base, None);
+    let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-4);
+    assert!(close(&with, &folded), "{with:?} vs {folded:?}");
+    assert!(!close(&with, &plain), "the adapter changed nothing");
+    // An adapter given as --model with --adapter is refused by name.
+    let out = bin()
+        .args(["model", "score", "--model"])
+        .arg(&adapter)
+        .arg("--adapter")
+        .arg(&adapter)
+        .arg("--input")
+        .arg(&input)
+        .arg("--out")
+        .arg(dir.path().join("x.jsonl"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is an adapter folder"));
+}

@@ -87,6 +87,13 @@ impl Checkpoint {
                 "is not a directory (expected an HF checkpoint directory)",
             ));
         }
+        if dir.join("adapter_config.json").is_file() {
+            return Err(ckpt_err(
+                dir,
+                "is a LoRA adapter, not a full checkpoint; merge it into its base first \
+                 (`metaalign model merge-adapter --model BASE --adapter DIR --out DIR`)",
+            ));
+        }
         let index_path = dir.join(INDEX_FILE);
         let (files, index): (Vec<String>, Option<BTreeMap<String, String>>) = if index_path
             .is_file()

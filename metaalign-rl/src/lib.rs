@@ -22,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+pub mod adapter;
 pub mod algorithms;
 pub mod checkpoint;
 pub mod eval;
@@ -35,6 +36,7 @@ pub mod stages;
 pub mod tokenizer;
 pub mod trainer;
 
+pub use adapter::{AdapterConfig, LoraConfig};
 pub use eval::{build_sets, evaluate_policy, EvalOptions, EvalSet, EvaluateStage, Report, Split};
 pub use metaalign_core::trainer::{TrainInputs, TrainOutput, Trainer};
 pub use metaalign_core::TrainerConfig;

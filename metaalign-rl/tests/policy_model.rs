@@ -218,7 +218,7 @@ fn save_then_load_gives_identical_logprobs_and_bad_checkpoints_error() {
     for f in ["config.json", "tokenizer.json", "tokenizer_config.json"] {
         std::fs::copy(ck.join(f), bad.join(f)).unwrap();
     }
-    let mut tensors = p.named_tensors();
+    let mut tensors = p.named_tensors().unwrap();
     tensors.retain(|(n, _)| n != "model.layers.1.self_attn.k_proj.bias");
     metaalign_rl::checkpoint::write_safetensors(
         &bad.join("model.safetensors"),
@@ -233,7 +233,7 @@ fn save_then_load_gives_identical_logprobs_and_bad_checkpoints_error() {
         e.contains("model.layers.1.self_attn.k_proj.bias") && e.contains("[32]"),
         "{e}"
     );
-    let mut tensors = p.named_tensors();
+    let mut tensors = p.named_tensors().unwrap();
     for (n, t) in tensors.iter_mut() {
         if n == "model.norm.weight" {
             *t = Tensor::zeros(7, candle_core::DType::F32, &Device::Cpu).unwrap();
@@ -389,7 +389,7 @@ fn policy_kinds_materialize_and_validate() {
         .materialize(&dir.path().join("again"), 7, "cpu")
         .unwrap();
     let b = QwenPolicy::load(&ck2, &Device::Cpu).unwrap();
-    let (ta, tb) = (a.named_tensors(), b.named_tensors());
+    let (ta, tb) = (a.named_tensors().unwrap(), b.named_tensors().unwrap());
     for ((na, x), (nb, y)) in ta.iter().zip(&tb) {
         assert_eq!(na, nb);
         assert_eq!(

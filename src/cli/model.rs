@@ -30,6 +30,24 @@ pub enum ModelCommand {
     /// `tokenizer_config.json` `chat_template`, as transformers'
     /// `apply_chat_template`); prints the text exactly, no newline added.
     ChatTemplate(ChatTemplateArgs),
+    /// Fold a LoRA adapter (PEFT layout) into its base and save a plain HF
+    /// checkpoint (as PEFT's `merge_and_unload` + `save_pretrained`).
+    MergeAdapter(MergeAdapterArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeAdapterArgs {
+    /// The base HF checkpoint directory.
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+    /// The adapter folder (`adapter_config.json`, `adapter_model.safetensors`).
+    #[arg(long, value_name = "ADAPTER_DIR")]
+    pub adapter: PathBuf,
+    /// Output checkpoint directory (replaced atomically if it exists).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
 }
 
 #[derive(Debug, Args)]
@@ -66,9 +84,12 @@ pub struct InitArgs {
 
 #[derive(Debug, Args)]
 pub struct SampleArgs {
-    /// HF checkpoint directory.
+    /// HF checkpoint directory (or a PEFT adapter folder, with its base).
     #[arg(long)]
     pub model: PathBuf,
+    /// A LoRA adapter (PEFT layout) to apply on `--model`.
+    #[arg(long, value_name = "ADAPTER_DIR")]
+    pub adapter: Option<PathBuf>,
     #[arg(long)]
     pub prompt: String,
     #[arg(long, default_value_t = 64)]
@@ -98,9 +119,12 @@ pub struct SampleArgs {
 
 #[derive(Debug, Args)]
 pub struct ScoreArgs {
-    /// HF checkpoint directory.
+    /// HF checkpoint directory (or a PEFT adapter folder, with its base).
     #[arg(long)]
     pub model: PathBuf,
+    /// A LoRA adapter (PEFT layout) to apply on `--model`.
+    #[arg(long, value_name = "ADAPTER_DIR")]
+    pub adapter: Option<PathBuf>,
     /// JSONL: each line has `prompt_ids` + `continuation_ids`, or `prompt` + `continuation` text.
     #[arg(long)]
     pub input: PathBuf,
@@ -118,6 +142,7 @@ pub fn run(args: ModelArgs) -> anyhow::Result<ExitCode> {
         ModelCommand::Init(a) => init(a),
         ModelCommand::Sample(a) => sample(a),
         ModelCommand::Score(a) => score(a),
+        ModelCommand::MergeAdapter(a) => merge_adapter(a),
         ModelCommand::ChatTemplate(a) => chat_template(a),
     }
 }
@@ -225,7 +250,7 @@ fn sample(a: SampleArgs) -> anyhow::Result<ExitCode> {
     if a.temperature < 0.0 {
         bail!("--temperature must be >= 0 (0 = greedy)");
     }
-    let mut policy = QwenPolicy::load(&a.model, &device_from_str(&a.device)?)?;
+    let mut policy = load_policy(&a.model, a.adapter.as_deref(), &a.device)?;
     let prompt = if a.chat {
         policy.chat_prompt(a.system.as_deref(), &a.prompt)
     } else {
@@ -270,8 +295,47 @@ fn ids_field(v: &serde_json::Value, key: &str, line: usize) -> anyhow::Result<Op
     }
 }
 
+/// `--model` alone (a checkpoint, or an adapter folder naming its base), or
+/// `--model` as the base with `--adapter` on it.
+fn load_policy(
+    model: &std::path::Path,
+    adapter: Option<&std::path::Path>,
+    device: &str,
+) -> anyhow::Result<QwenPolicy> {
+    let device = device_from_str(device)?;
+    let Some(adapter) = adapter else {
+        return Ok(QwenPolicy::load(model, &device)?);
+    };
+    if metaalign_rl::adapter::peft::is_adapter_dir(model) {
+        bail!(
+            "--model {} is an adapter folder; give the base checkpoint as --model",
+            model.display()
+        );
+    }
+    let read = metaalign_rl::adapter::peft::read_adapter(adapter, &device)?;
+    let base = QwenPolicy::load(model, &device)?;
+    Ok(base.with_adapter(
+        read.config,
+        Some(read.tensors),
+        0,
+        Some(model.to_path_buf()),
+    )?)
+}
+
+fn merge_adapter(a: MergeAdapterArgs) -> anyhow::Result<ExitCode> {
+    let policy = load_policy(&a.model, Some(&a.adapter), &a.device)?;
+    let modules = policy.adapter_tensors().len();
+    policy.merged()?.save(&a.out)?;
+    eprintln!(
+        "merged the adapter ({modules} projections) into {} and wrote {}",
+        a.model.display(),
+        a.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn score(a: ScoreArgs) -> anyhow::Result<ExitCode> {
-    let mut policy = QwenPolicy::load(&a.model, &device_from_str(&a.device)?)?;
+    let mut policy = load_policy(&a.model, a.adapter.as_deref(), &a.device)?;
     policy.batch_size = a.batch_size.max(1);
     let file =
         std::fs::File::open(&a.input).with_context(|| format!("opening {}", a.input.display()))?;

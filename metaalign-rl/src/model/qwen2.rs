@@ -14,6 +14,8 @@
 //! large finite negatives (never `-inf`), so left or right padded batches
 //! give the same result as unpadded rows.
 
+use std::collections::BTreeMap;
+
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::kv_cache::KvCache;
 
@@ -28,11 +30,32 @@ pub const MASK_NEG: f32 = -1.0e9;
 struct Linear {
     w: Tensor,
     b: Option<Tensor>,
+    /// A LoRA adapter on this projection, when one is attached.
+    low_rank: Option<LowRank>,
+}
+
+/// A LoRA update of one projection: `y += scale · B (A x)`, with `a`
+/// `[r, in]` and `b` `[out, r]` (PEFT's `lora_A` / `lora_B` weights).
+#[derive(Clone, Debug)]
+pub struct LowRank {
+    /// `lora_A.weight`, `[r, in]`.
+    pub a: Tensor,
+    /// `lora_B.weight`, `[out, r]`.
+    pub b: Tensor,
+    /// `lora_alpha / r`, or `lora_alpha / sqrt(r)` with rsLoRA.
+    pub scale: f64,
 }
 
 impl Linear {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        fused_layers::linear(x, &self.w, self.b.as_ref())
+        let y = fused_layers::linear(x, &self.w, self.b.as_ref())?;
+        match &self.low_rank {
+            None => Ok(y),
+            Some(l) => {
+                let down = fused_layers::linear(x, &l.a, None)?;
+                y + (fused_layers::linear(&down, &l.b, None)? * l.scale)?
+            }
+        }
     }
 }
 
@@ -47,6 +70,21 @@ struct Layer {
     gate: Linear,
     up: Linear,
     down: Linear,
+}
+
+impl Layer {
+    /// The seven projections, by their name inside the layer.
+    fn projections_mut(&mut self) -> [(&'static str, &mut Linear); 7] {
+        [
+            ("self_attn.q_proj", &mut self.q),
+            ("self_attn.k_proj", &mut self.k),
+            ("self_attn.v_proj", &mut self.v),
+            ("self_attn.o_proj", &mut self.o),
+            ("mlp.gate_proj", &mut self.gate),
+            ("mlp.up_proj", &mut self.up),
+            ("mlp.down_proj", &mut self.down),
+        ]
+    }
 }
 
 /// A Qwen2-family decoder whose weights are whatever tensors it was built
@@ -98,6 +136,7 @@ impl Qwen2 {
                 } else {
                     None
                 },
+                low_rank: None,
             })
         };
         let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
@@ -145,6 +184,48 @@ impl Qwen2 {
             sin,
             device: device.clone(),
         })
+    }
+
+    /// The same model (sharing every weight) with LoRA updates attached to
+    /// the projections named in `adapters` (`model.layers.3.mlp.up_proj`)
+    /// and none elsewhere. Shapes are checked against the projections.
+    pub fn with_low_rank(&self, adapters: &BTreeMap<String, LowRank>) -> Result<Self> {
+        let mut out = self.clone();
+        for layer in &mut out.layers {
+            for (_, lin) in layer.projections_mut() {
+                lin.low_rank = None;
+            }
+        }
+        for (module, adapter) in adapters {
+            let lin = out.projection_mut(module).ok_or_else(|| {
+                candle_core::Error::Msg(format!(
+                    "LoRA module `{module}` is not a projection of this model"
+                ))
+            })?;
+            let (o, i) = lin.w.dims2()?;
+            let (ra, ia) = adapter.a.dims2()?;
+            let (ob, rb) = adapter.b.dims2()?;
+            if ia != i || ob != o || ra != rb {
+                candle_core::bail!(
+                    "LoRA module `{module}`: A {:?} and B {:?} do not fit the weight [{o}, {i}]",
+                    adapter.a.dims(),
+                    adapter.b.dims()
+                );
+            }
+            lin.low_rank = Some(adapter.clone());
+        }
+        Ok(out)
+    }
+
+    fn projection_mut(&mut self, module: &str) -> Option<&mut Linear> {
+        let rest = module.strip_prefix("model.layers.")?;
+        let (index, name) = rest.split_once('.')?;
+        let layer = self.layers.get_mut(index.parse::<usize>().ok()?)?;
+        layer
+            .projections_mut()
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, l)| l)
     }
 
     fn check_positions(&self, positions: &[Vec<u32>]) -> Result<()> {
@@ -217,6 +298,7 @@ impl Qwen2 {
         Linear {
             w: self.lm_head.clone(),
             b: None,
+            low_rank: None,
         }
         .forward(hidden)
     }

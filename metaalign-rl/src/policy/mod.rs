@@ -37,20 +37,29 @@
 //!
 //! Saving: [`Policy::save`] (f32) or [`QwenPolicy::save_as`] (bf16/f16),
 //! atomically in HF layout.
+//!
+//! Adapters
+//! - [`QwenPolicy::with_adapter`]: LoRA on chosen projections; only the
+//!   adapter is trainable, [`QwenPolicy::frozen_copy`] is then the base with
+//!   the adapter off (shared, not copied), and saving writes PEFT's layout.
+//! - [`QwenPolicy::load`] reads a PEFT adapter folder together with its base;
+//!   [`QwenPolicy::merged`] folds the adapter into plain weights.
 
 mod config;
 
 pub use config::{FreshPolicyConfig, HfPolicyConfig, TokenizerOptions};
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor, Var, D};
 use metaalign_core::policy::FinishReason;
 use metaalign_core::{Error, Generation, Policy, Result, SamplingParams};
 use serde_json::Value;
 
+use crate::adapter::{self, peft, LoraConfig};
 use crate::checkpoint::{self, SaveDtype};
+use crate::model::qwen2::LowRank;
 use crate::model::{positions_and_bias, Cache, ModelConfig, ModelSpec, Qwen2};
 use crate::sampling::{log_softmax, row_rng, TokenSampler};
 use crate::tokenizer::TextTokenizer;
@@ -191,6 +200,17 @@ pub struct QwenPolicy {
     /// Prompts per forward pass in `generate` / `score` (larger inputs are
     /// processed in chunks).
     pub batch_size: usize,
+    /// The LoRA adapter on the frozen base, when there is one.
+    adapter: Option<Attached>,
+}
+
+/// An attached adapter: its settings, where its base lives on disk, and
+/// the base model without it (the reference policy).
+#[derive(Clone)]
+struct Attached {
+    config: LoraConfig,
+    base_dir: Option<PathBuf>,
+    base: Qwen2,
 }
 
 impl std::fmt::Debug for QwenPolicy {
@@ -277,11 +297,31 @@ impl QwenPolicy {
             tokenizer,
             generation_config,
             batch_size: 32,
+            adapter: None,
         })
     }
 
-    /// Loads an HF checkpoint directory.
+    /// Loads an HF checkpoint directory, or a PEFT LoRA adapter folder
+    /// (`adapter_config.json`) on top of the base it names.
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        if peft::is_adapter_dir(dir) {
+            let read = peft::read_adapter(dir, device)?;
+            if peft::is_adapter_dir(&read.base) {
+                return Err(Error::Checkpoint {
+                    path: dir.to_path_buf(),
+                    message: format!(
+                        "the adapter's base {} is itself an adapter; merge it first (`metaalign model merge-adapter`)",
+                        read.base.display()
+                    ),
+                });
+            }
+            let base = Self::load_plain(&read.base, device)?;
+            return base.with_adapter(read.config, Some(read.tensors), 0, Some(read.base));
+        }
+        Self::load_plain(dir, device)
+    }
+
+    fn load_plain(dir: &Path, device: &Device) -> Result<Self> {
         let cfg = checkpoint::load_config(dir)?;
         let gen = checkpoint::load_generation_config(dir)?;
         let mut eos =
@@ -328,8 +368,126 @@ impl QwenPolicy {
         Self::from_tensors(cfg, tensors, tokenizer, None, device)
     }
 
-    /// A deep, detached copy: the frozen reference of a KL penalty.
+    /// This policy with a LoRA adapter: `tensors` (`(A, B)` per module path)
+    /// or, when `None`, fresh ones as PEFT initialises them (seeded by
+    /// `seed`; the adapted model starts equal to the base). Only the adapter
+    /// is trainable afterwards. `base_dir` is the checkpoint folder the base
+    /// was loaded from: saving writes the adapter with a pointer to it.
+    pub fn with_adapter(
+        mut self,
+        config: LoraConfig,
+        tensors: Option<BTreeMap<String, (Tensor, Tensor)>>,
+        seed: u64,
+        base_dir: Option<PathBuf>,
+    ) -> Result<Self> {
+        if self.adapter.is_some() {
+            return Err(Error::config(
+                "this policy already has an adapter; merge it into the base first",
+            ));
+        }
+        config.check()?;
+        let tensors = match tensors {
+            Some(t) => t,
+            None => adapter::init_lora(&config, &self.cfg, seed, &self.device)?,
+        };
+        let scale = config.scale();
+        let base = self.infer_model.clone();
+        let (mut train, mut infer) = (BTreeMap::new(), BTreeMap::new());
+        let mut vars = Vec::with_capacity(tensors.len() * 2);
+        for (module, (a, b)) in tensors {
+            let var = |t: Tensor| -> Result<Var> {
+                let t = t.to_dtype(DType::F32).map_err(cerr)?;
+                Var::from_tensor(&t.to_device(&self.device).map_err(cerr)?).map_err(cerr)
+            };
+            let (va, vb) = (var(a)?, var(b)?);
+            train.insert(
+                module.clone(),
+                LowRank {
+                    a: va.as_tensor().clone(),
+                    b: vb.as_tensor().clone(),
+                    scale,
+                },
+            );
+            infer.insert(
+                module.clone(),
+                LowRank {
+                    a: va.as_tensor().detach(),
+                    b: vb.as_tensor().detach(),
+                    scale,
+                },
+            );
+            vars.push((peft::tensor_name(&module, "A"), va));
+            vars.push((peft::tensor_name(&module, "B"), vb));
+        }
+        vars.sort_by(|x, y| x.0.cmp(&y.0));
+        self.train_model = Some(base.with_low_rank(&train).map_err(cerr)?);
+        self.infer_model = base.with_low_rank(&infer).map_err(cerr)?;
+        self.vars = vars;
+        self.adapter = Some(Attached {
+            config,
+            base_dir,
+            base,
+        });
+        Ok(self)
+    }
+
+    /// The adapter's settings, when the policy has one.
+    pub fn adapter_config(&self) -> Option<&LoraConfig> {
+        self.adapter.as_ref().map(|a| &a.config)
+    }
+
+    /// The adapter's current `(A, B)` per module path (empty without one).
+    pub fn adapter_tensors(&self) -> BTreeMap<String, (Tensor, Tensor)> {
+        let mut out: BTreeMap<String, (Option<Tensor>, Option<Tensor>)> = BTreeMap::new();
+        if self.adapter.is_none() {
+            return BTreeMap::new();
+        }
+        for (name, var) in &self.vars {
+            let t = var.as_tensor().detach();
+            let inner = name.strip_prefix("base_model.model.").unwrap_or(name);
+            if let Some(m) = inner.strip_suffix(".lora_A.weight") {
+                out.entry(m.to_string()).or_default().0 = Some(t);
+            } else if let Some(m) = inner.strip_suffix(".lora_B.weight") {
+                out.entry(m.to_string()).or_default().1 = Some(t);
+            }
+        }
+        out.into_iter()
+            .filter_map(|(m, (a, b))| Some((m, (a?, b?))))
+            .collect()
+    }
+
+    /// A plain policy whose weights are `W + scale · B A` on the adapted
+    /// projections (PEFT's `merge_and_unload`); this policy unchanged when it
+    /// has no adapter.
+    pub fn merged(&self) -> Result<Self> {
+        let tensors: BTreeMap<String, Tensor> = self.named_tensors()?.into_iter().collect();
+        Self::from_tensors(
+            self.cfg.clone(),
+            tensors,
+            self.tokenizer.clone(),
+            self.generation_config.clone(),
+            &self.device,
+        )
+    }
+
+    /// A deep, detached copy: the frozen reference of a KL penalty. With an
+    /// adapter, the base with the adapter off (its weights never change, so
+    /// they are shared instead of copied).
     pub fn frozen_copy(&self) -> Result<Self> {
+        if let Some(attached) = &self.adapter {
+            return Ok(Self {
+                cfg: self.cfg.clone(),
+                device: self.device.clone(),
+                vars: Vec::new(),
+                train_model: None,
+                infer_model: attached.base.clone(),
+                weights: self.weights.clone(),
+                tokenizer: self.tokenizer.clone(),
+                generation_config: self.generation_config.clone(),
+                batch_size: self.batch_size,
+                adapter: None,
+            });
+        }
         let mut copies = BTreeMap::new();
         for (n, t) in &self.weights {
             copies.insert(n.clone(), t.copy().map_err(cerr)?.detach());
@@ -352,6 +510,7 @@ impl QwenPolicy {
             tokenizer: self.tokenizer.clone(),
             generation_config: self.generation_config.clone(),
             batch_size: self.batch_size,
+            adapter: None,
         })
     }
 
@@ -387,9 +546,26 @@ impl QwenPolicy {
     }
 
     /// The current weights as detached tensors, by HF name (for saving,
-    /// merging, or comparing).
-    pub fn named_tensors(&self) -> Vec<(String, Tensor)> {
-        self.weights.clone()
+    /// merging, or comparing); with an adapter, merged into the base.
+    pub fn named_tensors(&self) -> Result<Vec<(String, Tensor)>> {
+        let Some(attached) = &self.adapter else {
+            return Ok(self.weights.clone());
+        };
+        let scale = attached.config.scale();
+        let updates = self.adapter_tensors();
+        self.weights
+            .iter()
+            .map(|(name, w)| {
+                let module = name.strip_suffix(".weight").unwrap_or(name);
+                match updates.get(module) {
+                    None => Ok((name.clone(), w.clone())),
+                    Some((a, b)) => {
+                        let delta = (b.matmul(a).map_err(cerr)? * scale).map_err(cerr)?;
+                        Ok((name.clone(), (w + delta).map_err(cerr)?))
+                    }
+                }
+            })
+            .collect()
     }
 
     /// Left-pads prompts, right-pads continuations: returns the ids, the
@@ -711,9 +887,24 @@ impl QwenPolicy {
         crate::optim::check_gradient_coverage(&loss, &self.vars)
     }
 
-    /// Saves in HF layout with the given on-disk dtype, atomically.
+    /// Saves in HF layout with the given on-disk dtype, atomically; a
+    /// policy with an adapter saves the adapter in PEFT's layout (f32),
+    /// pointing at its base's folder, with the tokenizer beside it.
     pub fn save_as(&self, dir: &Path, dtype: SaveDtype) -> Result<()> {
-        let tensors = self.named_tensors();
+        if let Some(attached) = &self.adapter {
+            let base = attached.base_dir.as_ref().ok_or_else(|| {
+                Error::config(
+                    "this adapter's base was not loaded from a checkpoint folder, so the adapter cannot point at it; save the base first and load it from there",
+                )
+            })?;
+            let base = std::path::absolute(base).map_err(|e| Error::io(base, e))?;
+            let tensors = self.adapter_tensors();
+            return checkpoint::write_atomically(dir, |tmp| {
+                peft::write_adapter(tmp, &attached.config, &base, &tensors)?;
+                self.tokenizer.save(tmp)
+            });
+        }
+        let tensors = self.named_tensors()?;
         let gen = checkpoint::generation_config(
             self.generation_config.as_ref(),
             self.tokenizer.eos_ids(),

@@ -121,7 +121,7 @@ pub fn run<S: StepFn>(spec: &LoopSpec, inputs: TrainInputs, mut step_fn: S) -> R
     }
     let levels = resolve_levels(&inputs.levels, &sources)?;
     let device = device_from_str(&inputs.device)?;
-    let start = QwenPolicy::load(&inputs.start, &device)?;
+    let start = start_policy(&inputs.start, common, &layout, inputs.seed, &device)?;
     step_fn.prepare(&start)?;
     let (policy, mut state, resume_dir) = match layout.latest()? {
         Some((dir, st)) => {
@@ -312,6 +312,33 @@ fn check_resumable(
 }
 
 /// Saves the final model, the last checkpoint and the done marker; plots.
+/// The policy training starts from: the stage's input, with a fresh LoRA
+/// adapter when the trainer asks for one. An input that is itself an
+/// adapter is first merged into a plain checkpoint in the stage folder
+/// (`base/`), which the new adapter then points at.
+fn start_policy(
+    dir: &std::path::Path,
+    common: &CommonSettings,
+    layout: &Layout,
+    seed: u64,
+    device: &candle_core::Device,
+) -> Result<QwenPolicy> {
+    let policy = QwenPolicy::load(dir, device)?;
+    let Some(adapter) = &common.adapter else {
+        return Ok(policy);
+    };
+    let (policy, base_dir) = if policy.adapter_config().is_some() {
+        let base = layout.root.join("base");
+        if !base.is_dir() {
+            policy.merged()?.save(&base)?;
+        }
+        (QwenPolicy::load(&base, device)?, base)
+    } else {
+        (policy, dir.to_path_buf())
+    };
+    policy.with_adapter(adapter.lora().clone(), None, seed, Some(base_dir))
+}
+
 fn finish(
     layout: &Layout,
     policy: &QwenPolicy,

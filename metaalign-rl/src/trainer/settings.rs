@@ -58,6 +58,9 @@ pub struct CommonSettings {
     pub keep_checkpoints: usize,
     /// Consecutive skipped (non-finite) steps that stop the stage.
     pub max_bad_steps: usize,
+    /// Train a LoRA adapter on the frozen base instead of every weight
+    /// (`adapter = { kind = "lora", r = 16, ... }`).
+    pub adapter: Option<crate::adapter::AdapterConfig>,
 }
 
 impl Default for CommonSettings {
@@ -78,6 +81,7 @@ impl Default for CommonSettings {
             checkpoint_every: 10,
             keep_checkpoints: 2,
             max_bad_steps: 3,
+            adapter: None,
         }
     }
 }
@@ -120,6 +124,17 @@ impl CommonSettings {
         if let Some(g) = self.max_grad_norm {
             if g.is_nan() || g <= 0.0 {
                 return bad(format!("max_grad_norm must be > 0, got {g}"));
+            }
+        }
+        if let Some(adapter) = &self.adapter {
+            let lora = adapter.lora();
+            lora.check()
+                .map_err(|e| Error::config(format!("trainer `{kind}`: {e}")))?;
+            if lora.lora_dropout != 0.0 {
+                return bad(format!(
+                    "adapter: lora_dropout = {} is not supported for training (resumed runs must replay the same steps); use 0",
+                    lora.lora_dropout
+                ));
             }
         }
         Ok(())
@@ -194,6 +209,12 @@ macro_rules! settings_with_common {
         pub keep_checkpoints: usize,
         /// Consecutive skipped (non-finite) steps that stop the stage.
         pub max_bad_steps: usize,
+        /// Train a LoRA adapter on the frozen base instead of every weight
+        /// (`adapter = { kind = "lora", r = 16, lora_alpha = 32,
+        /// target_modules = "all-linear" }`); the stage's `model` is then a
+        /// PEFT adapter folder pointing at the stage's starting model.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub adapter: Option<$crate::adapter::AdapterConfig>,
         }
 
         impl Default for $name {
@@ -216,6 +237,7 @@ macro_rules! settings_with_common {
                     checkpoint_every: c.checkpoint_every,
                     keep_checkpoints: c.keep_checkpoints,
                     max_bad_steps: c.max_bad_steps,
+                    adapter: c.adapter,
                 }
             }
         }
@@ -239,6 +261,7 @@ macro_rules! settings_with_common {
                     checkpoint_every: self.checkpoint_every.clone(),
                     keep_checkpoints: self.keep_checkpoints.clone(),
                     max_bad_steps: self.max_bad_steps.clone(),
+                    adapter: self.adapter.clone(),
                 }
             }
         }
