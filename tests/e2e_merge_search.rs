@@ -43,6 +43,7 @@ fn context(run_dir: &Path, models: &[(&str, &Path)]) -> StageContext {
             seed: 11,
             device: "cpu".into(),
             holdout: Default::default(),
+            memory_limit_gb: None,
         },
         inputs,
         tasks,
@@ -160,9 +161,11 @@ fn bad_search_configs_name_the_problem() {
                 seed: 0,
                 device: "cpu".into(),
                 holdout: Default::default(),
+                memory_limit_gb: None,
             },
             task_names: vec!["deduction".into()],
             base_dir: Path::new("."),
+            architecture: None,
         };
         let err = stage.validate(&ctx).unwrap_err().to_string();
         assert!(err.contains(expect), "{err}");

@@ -477,3 +477,59 @@ fn the_cli_dry_run_prints_the_plan_and_reports_errors() {
         ],
     );
 }
+
+#[test]
+fn dry_run_prints_each_training_stages_memory_and_refuses_one_that_cannot_fit() {
+    metaalign::install_default_plugins().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.toml");
+    let body = |limit: &str| {
+        format!(
+            r#"
+[run]
+name = "mem"
+{limit}
+
+[policy]
+kind = "fresh"
+preset = "tiny"
+
+[tasks.induction]
+kind = "induction"
+
+[[stages]]
+name = "warmup"
+kind = "sft"
+from = "policy"
+tasks = ["induction"]
+
+[[stages]]
+name = "rl"
+kind = "align"
+from = "warmup.model"
+task = "induction"
+trainer = {{ kind = "grpo", adapter = {{ kind = "lora", r = 4 }} }}
+"#
+        )
+    };
+    std::fs::write(&file, body("")).unwrap();
+    let p = metaalign::core::pipeline::Pipeline::from_file(&file).unwrap();
+    let plan = metaalign::core::pipeline::dry_run(&p, &Default::default()).unwrap();
+    let text = plan.to_string();
+    assert_eq!(text.matches("memory:  ≈ ").count(), 2, "{text}");
+    assert!(text.contains("adapter"), "{text}");
+    let rl = plan.stages.iter().find(|s| s.name == "rl").unwrap();
+    assert!(!rl.memory.as_ref().unwrap().contains("reference"));
+
+    std::fs::write(&file, body("memory_limit_gb = 0.01")).unwrap();
+    let p = metaalign::core::pipeline::Pipeline::from_file(&file).unwrap();
+    let e = metaalign::core::pipeline::dry_run(&p, &Default::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("stage `warmup`")
+            && e.contains("memory_limit_gb")
+            && e.contains("micro_batch_size"),
+        "{e}"
+    );
+}

@@ -14,6 +14,7 @@ pub mod cancel;
 pub mod config;
 pub mod error;
 pub mod holdout;
+pub mod memory;
 pub mod merge;
 pub mod paper;
 pub mod pipeline;

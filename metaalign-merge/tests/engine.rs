@@ -405,6 +405,7 @@ method = { kind = "linear" }
         seed: 1,
         device: "cpu".into(),
         holdout: Default::default(),
+        memory_limit_gb: None,
     };
     let ctx = || {
         let mut inputs = std::collections::BTreeMap::new();

@@ -27,6 +27,7 @@ pub mod algorithms;
 pub mod checkpoint;
 pub mod eval;
 pub mod malloc;
+pub mod memory;
 pub mod model;
 pub mod optim;
 pub mod plugin;

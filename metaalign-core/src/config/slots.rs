@@ -135,6 +135,13 @@ pub trait PolicyConfig: Debug + Send + Sync {
     /// Produces an HF checkpoint directory for the run: returns an existing
     /// path, or creates a fresh model inside `dir` (seeded) and returns it.
     fn materialize(&self, dir: &Path, seed: u64, device: &str) -> Result<PathBuf>;
+
+    /// The `config.json` of the model [`PolicyConfig::materialize`] will
+    /// give, when it is known without building the model (memory plans
+    /// read it); `base_dir` is the pipeline file's folder.
+    fn architecture(&self, _base_dir: &Path) -> Option<serde_json::Value> {
+        None
+    }
 }
 
 /// An RL or SFT trainer.
@@ -142,6 +149,16 @@ pub trait PolicyConfig: Debug + Send + Sync {
 pub trait TrainerConfig: Debug + Send + Sync {
     /// Builds the trainer.
     fn build(&self) -> Result<Box<dyn Trainer>>;
+
+    /// The estimated peak memory of training a model of `architecture`
+    /// (its `config.json`) with these settings; `None` when the trainer
+    /// cannot tell.
+    fn memory_plan(
+        &self,
+        _architecture: &serde_json::Value,
+    ) -> Result<Option<crate::memory::MemoryPlan>> {
+        Ok(None)
+    }
 }
 
 /// A merge strategy.
@@ -180,4 +197,12 @@ pub trait StageConfig: Debug + Send + Sync {
     /// Runs the stage into `ctx.dir`. Long CPU work should go to
     /// `tokio::task::spawn_blocking`.
     async fn run(&self, ctx: StageContext) -> Result<StageOutputs>;
+
+    /// One line on the stage's estimated peak memory, for stages that train
+    /// a model whose architecture is known; an error when it cannot fit the
+    /// memory available, naming the setting to change. Checked before
+    /// anything runs.
+    fn memory_plan(&self, _ctx: &ValidateContext) -> Result<Option<String>> {
+        Ok(None)
+    }
 }

@@ -52,6 +52,10 @@ pub struct RunSettings {
     /// sets and never drawn by a trainer (default 0.1 each).
     #[serde(default)]
     pub holdout: HoldOut,
+    /// Memory the training stages may use, GiB. Unset: this machine's
+    /// physical memory on `cpu`, unchecked on `cuda`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit_gb: Option<f64>,
 }
 
 fn default_out_dir() -> PathBuf {
@@ -235,6 +239,9 @@ pub struct ValidateContext<'a> {
     pub task_names: Vec<String>,
     /// The config file's directory (relative paths resolve against it).
     pub base_dir: &'a Path,
+    /// The starting policy's `config.json`, when `[policy]` knows it
+    /// without building the model.
+    pub architecture: Option<&'a serde_json::Value>,
 }
 
 /// What a stage sees while running.

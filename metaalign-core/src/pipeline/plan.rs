@@ -50,6 +50,8 @@ pub struct PlannedStage {
     pub tasks: Vec<String>,
     /// Filled in by the runner's dry run: whether the stage would run and why.
     pub status: Option<String>,
+    /// The stage's estimated peak memory, for training stages.
+    pub memory: Option<String>,
 }
 
 impl Pipeline {
@@ -103,6 +105,10 @@ impl Pipeline {
             None => None,
         };
 
+        let architecture = self
+            .policy
+            .as_ref()
+            .and_then(|p| p.architecture(&self.base_dir));
         // name -> (index, outputs)
         let mut produced: BTreeMap<&str, (usize, Vec<OutputDecl>)> = BTreeMap::new();
         let mut order: Vec<&str> = Vec::new();
@@ -141,10 +147,15 @@ impl Pipeline {
                 settings: &self.settings,
                 task_names: declared_tasks.clone(),
                 base_dir: &self.base_dir,
+                architecture: architecture.as_ref(),
             };
             let stage_warnings = entry
                 .config
                 .validate(&ctx)
+                .map_err(|e| self.stage_error(i, &format!("stage `{name}`: {e}")))?;
+            let memory = entry
+                .config
+                .memory_plan(&ctx)
                 .map_err(|e| self.stage_error(i, &format!("stage `{name}`: {e}")))?;
             warnings.extend(
                 stage_warnings
@@ -175,6 +186,7 @@ impl Pipeline {
                 outputs,
                 tasks,
                 status: None,
+                memory,
             });
         }
         if stages.is_empty() {
@@ -369,6 +381,9 @@ impl fmt::Display for Plan {
                     kind_name(out.kind),
                     self.run_dir.join(&s.name).display()
                 )?;
+            }
+            if let Some(memory) = &s.memory {
+                writeln!(f, "       memory:  {memory}")?;
             }
             if let Some(status) = &s.status {
                 writeln!(f, "       status:  {status}")?;

@@ -27,13 +27,7 @@ pub use self::write::{COPIED_FILES, DEFAULT_SHARD_BYTES};
 /// the engine's name.
 pub use metaalign_core::merge::MergeModel as PlanModel;
 
-/// Peak resident set size of this process (`VmHWM`), Linux only.
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
+pub use metaalign_core::memory::peak_rss_bytes;
 
 /// Runs a merge plan end to end. On error nothing is left at `plan.out`
 /// (and an existing output is untouched); inputs are only ever read.

@@ -643,6 +643,7 @@ mod tests {
                 seed: 3,
                 device: "cpu".into(),
                 holdout: Default::default(),
+                memory_limit_gb: None,
             },
             inputs,
             tasks,

@@ -107,6 +107,12 @@ impl PolicyConfig for FreshPolicyConfig {
         Ok(Vec::new())
     }
 
+    fn architecture(&self, _base_dir: &Path) -> Option<serde_json::Value> {
+        let spec = self.resolve_spec().ok()?;
+        let tok = self.tokenizer.build().ok()?;
+        serde_json::to_value(spec.to_config(tok.vocab_size(), None, &[])).ok()
+    }
+
     fn materialize(&self, dir: &Path, seed: u64, device: &str) -> Result<PathBuf> {
         let out = dir.join("fresh-model");
         let policy = self.build(seed, device)?;
@@ -140,6 +146,11 @@ impl PolicyConfig for HfPolicyConfig {
         }
         crate::checkpoint::load_config(&self.path)?;
         Ok(Vec::new())
+    }
+
+    fn architecture(&self, _base_dir: &Path) -> Option<serde_json::Value> {
+        let text = std::fs::read_to_string(self.path.join("config.json")).ok()?;
+        serde_json::from_str(&text).ok()
     }
 
     fn materialize(&self, _dir: &Path, _seed: u64, _device: &str) -> Result<PathBuf> {

@@ -47,6 +47,19 @@ struct Plan<'a> {
 }
 
 impl Plan<'_> {
+    /// The trainer's memory plan for the run's architecture, refused when
+    /// it does not fit the memory the run may use.
+    fn memory(&self, ctx: &ValidateContext) -> Result<Option<String>> {
+        let Some(architecture) = ctx.architecture else {
+            return Ok(None);
+        };
+        let Some(plan) = self.trainer.memory_plan(architecture)? else {
+            return Ok(None);
+        };
+        crate::memory::check_fits(&plan, ctx.settings.memory_limit_gb, &ctx.settings.device)?;
+        Ok(Some(plan.to_string()))
+    }
+
     fn check(&self, task_names: &[String]) -> Result<()> {
         let kind = self.kind;
         if self.tasks.is_empty() {
@@ -228,6 +241,9 @@ impl StageConfig for SftStage {
     async fn run(&self, ctx: StageContext) -> Result<StageOutputs> {
         self.plan().run(ctx).await
     }
+    fn memory_plan(&self, ctx: &ValidateContext) -> Result<Option<String>> {
+        self.plan().memory(ctx)
+    }
 }
 
 /// `kind = "align"` (stage A): one specialist trained with RL on one
@@ -283,6 +299,9 @@ impl StageConfig for AlignStage {
     async fn run(&self, ctx: StageContext) -> Result<StageOutputs> {
         self.plan().run(ctx).await
     }
+    fn memory_plan(&self, ctx: &ValidateContext) -> Result<Option<String>> {
+        self.plan().memory(ctx)
+    }
 }
 
 /// `kind = "domain_rl"` (stage C): RL on a downstream domain from the
@@ -337,5 +356,8 @@ impl StageConfig for DomainRlStage {
     }
     async fn run(&self, ctx: StageContext) -> Result<StageOutputs> {
         self.plan().run(ctx).await
+    }
+    fn memory_plan(&self, ctx: &ValidateContext) -> Result<Option<String>> {
+        self.plan().memory(ctx)
     }
 }

@@ -1,6 +1,7 @@
 //! The trainer kinds as pipeline configs: each RL kind is the one RL
 //! trainer with its own defaults ([`RlKind`]); `sft` is the warm-up.
 
+use metaalign_core::memory::MemoryPlan;
 use metaalign_core::{Result, Trainer, TrainerConfig};
 use serde::{Deserialize, Serialize};
 
@@ -8,6 +9,7 @@ use super::rl::RlTrainer;
 use super::rl_settings::{RlKind, RlSettings};
 use super::sft::SftTrainer;
 use super::sft_settings::SftSettings;
+use crate::memory::{estimate, model_config, TrainingShape};
 
 macro_rules! rl_kind {
     ($ty:ident, $kind:literal, $rl:expr, $desc:literal) => {
@@ -28,6 +30,20 @@ macro_rules! rl_kind {
             fn build(&self) -> Result<Box<dyn Trainer>> {
                 let plan = self.0.plan($rl)?;
                 Ok(Box::new(RlTrainer::new($rl, self.0.clone(), plan)))
+            }
+
+            fn memory_plan(&self, architecture: &serde_json::Value) -> Result<Option<MemoryPlan>> {
+                let plan = self.0.plan($rl)?;
+                let s = &self.0;
+                let shape = TrainingShape {
+                    prompt_tokens: crate::memory::ASSUMED_PROMPT_TOKENS,
+                    rollout_rows: s.prompts_per_step * s.samples_per_prompt,
+                    new_tokens: s.max_new_tokens,
+                    micro_batch: s.micro_batch_size,
+                    reference: plan.kl_coef > 0.0,
+                    adapter: s.adapter.as_ref().map(|a| a.lora()),
+                };
+                Ok(Some(estimate(&model_config(architecture)?, &shape)))
             }
         }
     };
@@ -86,5 +102,18 @@ impl TrainerConfig for SftConfig {
     fn build(&self) -> Result<Box<dyn Trainer>> {
         self.0.validate()?;
         Ok(Box::new(SftTrainer::new(self.0.clone())))
+    }
+
+    fn memory_plan(&self, architecture: &serde_json::Value) -> Result<Option<MemoryPlan>> {
+        let s = &self.0;
+        let shape = TrainingShape {
+            prompt_tokens: crate::memory::ASSUMED_PROMPT_TOKENS,
+            rollout_rows: 0,
+            new_tokens: crate::memory::ASSUMED_PROMPT_TOKENS,
+            micro_batch: s.micro_batch_size.min(s.batch_size),
+            reference: false,
+            adapter: s.adapter.as_ref().map(|a| a.lora()),
+        };
+        Ok(Some(estimate(&model_config(architecture)?, &shape)))
     }
 }
