@@ -129,6 +129,20 @@ fn step(model: &Path, args: &[String]) {
         })
         .max()
         .unwrap();
+    // SFT's targets: the worked step and the answer, as the trainer writes them.
+    let mut rng = metaalign_core::seed::item_rng(1, "bench", 0);
+    let target_tokens = (0..64)
+        .map(|i| {
+            let t = source.generate(Level(1), i, &mut rng).unwrap();
+            let target = format!(
+                "<think>\n{}\n</think>\n<answer>{}</answer><|im_end|>",
+                t.rationale.unwrap_or_default(),
+                t.answer
+            );
+            tok.encode(&target).unwrap().len()
+        })
+        .max()
+        .unwrap();
     let (trainer, shape): (Box<dyn TrainerConfig>, TrainingShape) = if kind == "sft" {
         let mut s = SftSettings {
             batch_size: prompts * samples,
@@ -144,7 +158,7 @@ fn step(model: &Path, args: &[String]) {
             TrainingShape {
                 prompt_tokens,
                 rollout_rows: 0,
-                new_tokens,
+                new_tokens: target_tokens,
                 micro_batch: micro.min(prompts * samples),
                 reference: false,
                 adapter: None,
@@ -218,6 +232,14 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("init") => init(&args[1], &PathBuf::from(&args[2])),
         Some("step") => step(&PathBuf::from(&args[1]), &args[2..]),
+        Some("load") => {
+            let p = QwenPolicy::load(&PathBuf::from(&args[1]), &Device::Cpu).unwrap();
+            println!(
+                "loaded {} parameters: peak RSS {}",
+                p.num_parameters(),
+                metaalign_core::memory::human(metaalign_core::memory::peak_rss_bytes().unwrap_or(0))
+            );
+        }
         _ => eprintln!("usage: bench_memory init SHAPE DIR | step DIR [--prompts N --samples N --new-tokens N --micro N --lora-r R --kind grpo|sft]"),
     }
 }

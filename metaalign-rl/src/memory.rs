@@ -2,14 +2,15 @@
 //! what the trainers here keep alive at their peak, counted from the
 //! architecture and the settings.
 //!
-//! Persistent: the weights (f32), the trainable parameters' AdamW moments
-//! (two f32 each) and gradients, and, when the KL term needs it, a frozen
-//! copy of the weights (none with an adapter: the reference is the base).
-//! Then the larger of two phases: rollouts (the KV cache of every sampled
-//! row at full length, and one step of logits per row), and a training
-//! micro-batch (the activations each layer keeps for the backward pass,
-//! attention weights included, and the vocabulary logits with their
-//! log-softmax and gradient). A fixed allowance covers the runtime.
+//! Persistent: the weights (f32) and the loader's freed first copy of
+//! them (the allocator keeps it), the trainable parameters' AdamW moments
+//! and gradients, and, when the KL term needs it, a frozen copy of the
+//! weights (none with an adapter: the reference is the base). Then the
+//! rollouts (KV cache, prefill logits) and a training micro-batch
+//! (activations and attention rows kept for the backward pass, logits over
+//! the continuation with log-softmax, entropy and gradients), which add up
+//! rather than share memory. The constants of the last two were measured
+//! on Qwen2.5-0.5B's shape with `examples/bench_memory.rs`.
 
 use metaalign_core::memory::MemoryPlan;
 use metaalign_core::{Error, Result};
@@ -99,48 +100,47 @@ pub fn estimate(cfg: &ModelConfig, shape: &TrainingShape) -> MemoryPlan {
     };
 
     let rows = shape.rollout_rows as u64;
-    // K and V per layer, per position, per row; the cache grows by
-    // concatenation, so the last append holds two copies of one layer.
+    // Rollouts: K and V per layer, position and row (the cache grows by
+    // concatenation, so the last append holds two copies of one layer);
+    // the prefill's logits over every prompt position and their softmax;
+    // one step of logits per row afterwards.
     let kv_cache = rows * len * layers * 2 * kv * F32 + rows * len * 2 * kv * F32;
-    let sampling_logits = rows * vocab * F32 * 2;
-    let rollout = kv_cache + sampling_logits;
+    let prefill_logits = rows * prompt * vocab * F32 * 2;
+    let rollout = kv_cache + prefill_logits + rows * vocab * F32 * 2;
 
     let m = shape.micro_batch.max(1) as u64;
     let m = if rows > 0 { m.min(rows) } else { m };
-    // Per token and layer the backward pass keeps: the two norms' inputs
-    // and outputs, q, k, v, the attention output and its projection, the
-    // MLP's gate, up and product, the down projection; plus each head's
-    // attention row.
-    let per_token_layer = 9 * h + 2 * kv + 3 * inter + heads * len;
+    let t = shape.new_tokens as u64;
+    // Per token and layer the backward pass keeps about h + I floats of
+    // layer activations, and 17 attention rows of `len` per head (scores,
+    // softmax and their gradients); the logits are over the continuation
+    // tokens only, with log-softmax, entropy and gradients about eight
+    // copies. Both constants were measured on Qwen2.5-0.5B's shape
+    // (bench_memory, docs/policy.md).
+    let per_token_layer = h + inter + 17 * heads * len;
     let activations = m * len * layers * per_token_layer * F32;
-    // logits, log-softmax and their gradient, over the whole vocabulary
-    let logits = 3 * m * len * vocab * F32;
-    let training = activations + logits;
+    let logits = 8 * m * t * vocab * F32;
+    // The loader copies each tensor into its `Var`; glibc keeps the freed
+    // first copy (metaalign keeps freed memory mapped, `malloc.rs`), and
+    // the rollouts' freed buffers likewise: they add up rather than reuse.
+    let load_copy = weights;
 
     let mut parts = vec![
         ("weights".to_string(), weights),
+        ("load copy".to_string(), load_copy),
         ("adapter".to_string(), adapter),
         ("optimizer".to_string(), optimizer),
         ("gradients".to_string(), gradients),
         ("reference".to_string(), reference),
+        ("rollouts".to_string(), rollout * u64::from(rows > 0)),
+        ("activations".to_string(), activations),
+        ("logits".to_string(), logits),
+        ("runtime".to_string(), RUNTIME_BYTES),
     ];
-    if rollout > training {
-        parts.push(("KV cache".to_string(), kv_cache));
-        parts.push(("sampling logits".to_string(), sampling_logits));
-    } else {
-        parts.push(("activations".to_string(), activations));
-        parts.push(("logits".to_string(), logits));
-    }
-    parts.push(("runtime".to_string(), RUNTIME_BYTES));
+    parts.retain(|(_, b)| *b > 0);
     let assumes = format!(
-        "prompts of {} tokens, {} trainable parameters{}",
-        shape.prompt_tokens,
-        trainable,
-        if rollout > training {
-            ", rollouts are the larger phase"
-        } else {
-            ", the training micro-batch is the larger phase"
-        }
+        "prompts of {} tokens, {} trainable parameters",
+        shape.prompt_tokens, trainable
     );
     let knobs = if shape.rollout_rows > 0 {
         "lower `micro_batch_size`, `prompts_per_step` × `samples_per_prompt` or `max_new_tokens`, or train an adapter (`adapter = { kind = \"lora\" }`)"
