@@ -1,8 +1,8 @@
 //! `examples/pipelines/lora.toml` through the runner: the `align` stage
 //! trains a LoRA adapter on the warm-up, writes it in PEFT's layout naming
 //! the warm-up as its base, the warm-up on disk is untouched, and the
-//! evaluation loads the adapter with its base. A merge stage given the
-//! adapter refuses it by name.
+//! evaluation loads the adapter with its base. A merge stage takes the
+//! adapter as an input: half of its update on the warm-up.
 
 use std::path::Path;
 
@@ -55,13 +55,30 @@ async fn an_align_stage_trains_a_peft_adapter_that_evaluation_loads() {
         "{models:?}"
     );
 
-    // The merge engine reads full checkpoints only: an adapter is refused,
-    // with the command that folds it.
-    let e = metaalign::merge::checkpoint::Checkpoint::open(&adapter)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("is a LoRA adapter") && e.contains("merge-adapter"),
-        "{e}"
+    assert!(models.contains(&"half"), "{models:?}");
+
+    // The merge stage folded the adapter into its base and took half of
+    // the update: W + 0.5 · scale · B A, a plain checkpoint with the base's
+    // config and tokenizer.
+    use metaalign::merge::checkpoint::Checkpoint;
+    let half = run_dir.join("half/model");
+    assert!(half.join("config.json").is_file() && half.join("tokenizer.json").is_file());
+    let (warm_c, lora_c, half_c) = (
+        Checkpoint::open(&warm).unwrap(),
+        Checkpoint::open(&adapter).unwrap(),
+        Checkpoint::open(&half).unwrap(),
     );
+    let mut moved = 0;
+    for name in warm_c.names() {
+        let (w, l, h) = (
+            warm_c.read_f32(name).unwrap(),
+            lora_c.read_f32(name).unwrap(),
+            half_c.read_f32(name).unwrap(),
+        );
+        for ((w, l), h) in w.iter().zip(l.iter()).zip(h.iter()) {
+            assert!((h - (w + 0.5 * (l - w))).abs() < 1e-6, "{name}");
+        }
+        moved += usize::from(*w != *l);
+    }
+    assert!(moved > 0, "the adapter changed no tensor");
 }

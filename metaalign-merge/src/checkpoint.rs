@@ -1,5 +1,6 @@
 //! Reading HF checkpoint directories: single or sharded safetensors,
-//! memory-mapped, one tensor at a time.
+//! memory-mapped, one tensor at a time. A PEFT LoRA adapter folder reads
+//! as its base with the adapter folded in (see [`crate::peft`]).
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -14,6 +15,7 @@ use serde::Deserialize;
 use metaalign_core::{Error, Result};
 
 use crate::dtype::FloatDType;
+use crate::peft::{self, AdapterFile};
 
 /// Name of the single-file checkpoint.
 pub const SINGLE_FILE: &str = "model.safetensors";
@@ -53,6 +55,20 @@ pub struct Checkpoint {
     tensors: HashMap<String, TensorEntry>,
     /// Tensor names in storage order (shard, then offset).
     order: Vec<String>,
+    /// Where `config.json` and the tokenizer files are: `dir`, or an
+    /// adapter's base.
+    model_files: PathBuf,
+    /// The LoRA updates folded into this (base) checkpoint's tensors.
+    lora: Option<Box<LoraOverlay>>,
+}
+
+/// A PEFT adapter over a checkpoint: per adapted weight, its `A` `[r, in]`
+/// and `B` `[out, r]` tensors in the adapter file, and the scale.
+struct LoraOverlay {
+    adapter: Checkpoint,
+    /// Weight name (`model.layers.0.self_attn.q_proj.weight`) → (A, B) names.
+    modules: HashMap<String, (String, String)>,
+    scale: f32,
 }
 
 #[derive(Deserialize)]
@@ -79,7 +95,9 @@ impl std::fmt::Debug for Checkpoint {
 
 impl Checkpoint {
     /// Opens `dir`: `model.safetensors.index.json` + its shards, or
-    /// `model.safetensors`, or else every `*.safetensors` file in it.
+    /// `model.safetensors`, or else every `*.safetensors` file in it; or a
+    /// PEFT LoRA adapter folder, read as its base (`base_model_name_or_path`)
+    /// with `W + scale · B A` on the adapted weights.
     pub fn open(dir: &Path) -> Result<Self> {
         if !dir.is_dir() {
             return Err(ckpt_err(
@@ -87,12 +105,8 @@ impl Checkpoint {
                 "is not a directory (expected an HF checkpoint directory)",
             ));
         }
-        if dir.join("adapter_config.json").is_file() {
-            return Err(ckpt_err(
-                dir,
-                "is a LoRA adapter, not a full checkpoint; merge it into its base first \
-                 (`metaalign model merge-adapter --model BASE --adapter DIR --out DIR`)",
-            ));
+        if peft::is_adapter_dir(dir) {
+            return Self::open_adapter(dir);
         }
         let index_path = dir.join(INDEX_FILE);
         let (files, index): (Vec<String>, Option<BTreeMap<String, String>>) = if index_path
@@ -182,7 +196,131 @@ impl Checkpoint {
             shards,
             tensors,
             order,
+            model_files: dir.to_path_buf(),
+            lora: None,
         })
+    }
+
+    /// Opens one safetensors file of `dir` on its own.
+    fn open_file(dir: &Path, file_name: &str) -> Result<Self> {
+        let path = dir.join(file_name);
+        let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+        // SAFETY: read-only mapping of a file not modified while we read.
+        let mmap = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(&path, e))?;
+        let (header_len, metadata) = SafeTensors::read_metadata(&mmap)
+            .map_err(|e| ckpt_err(&path, format!("corrupt safetensors header: {e}")))?;
+        let data_start = 8 + header_len;
+        let mut tensors = HashMap::new();
+        let mut order = Vec::new();
+        for name in metadata.offset_keys() {
+            let Some(info) = metadata.info(&name) else {
+                continue;
+            };
+            tensors.insert(
+                name.clone(),
+                TensorEntry {
+                    dtype: info.dtype,
+                    shape: info.shape.clone(),
+                    shard: 0,
+                    start: data_start + info.data_offsets.0,
+                    end: data_start + info.data_offsets.1,
+                },
+            );
+            order.push(name);
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            shards: vec![Shard { path, mmap }],
+            tensors,
+            order,
+            model_files: dir.to_path_buf(),
+            lora: None,
+        })
+    }
+
+    /// An adapter folder as its base with the adapter folded in; checks
+    /// that every A / B pair fits the weight it updates.
+    fn open_adapter(dir: &Path) -> Result<Self> {
+        let config = AdapterFile::read(dir)?;
+        if peft::is_adapter_dir(&config.base) {
+            return Err(ckpt_err(
+                dir,
+                format!(
+                    "the adapter's base {} is itself an adapter; merge it first \
+                     (`metaalign model merge-adapter`)",
+                    config.base.display()
+                ),
+            ));
+        }
+        let mut base = Self::open(&config.base)
+            .map_err(|e| ckpt_err(dir, format!("the adapter's base: {e}")))?;
+        let adapter = Self::open_file(dir, peft::WEIGHTS_FILE)?;
+        let weights = dir.join(peft::WEIGHTS_FILE);
+        let mut halves: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
+        for name in adapter.names() {
+            let Some((module, half)) = peft::split_tensor_name(name) else {
+                return Err(ckpt_err(
+                    &weights,
+                    format!("tensor `{name}` is not a LoRA A or B weight"),
+                ));
+            };
+            let slot = halves.entry(module.to_string()).or_default();
+            if half == 'A' {
+                slot.0 = Some(name.clone());
+            } else {
+                slot.1 = Some(name.clone());
+            }
+        }
+        if halves.is_empty() {
+            return Err(ckpt_err(&weights, "no LoRA tensors"));
+        }
+        let mut modules = HashMap::new();
+        for (module, pair) in halves {
+            let (Some(a), Some(b)) = pair else {
+                return Err(ckpt_err(
+                    &weights,
+                    format!("module `{module}` has only one of lora_A / lora_B"),
+                ));
+            };
+            let weight = format!("{module}.weight");
+            let Some(w) = base.entry(&weight) else {
+                return Err(ckpt_err(
+                    &weights,
+                    format!("module `{module}` has no weight `{weight}` in the base"),
+                ));
+            };
+            let (ea, eb) = (&adapter.tensors[&a], &adapter.tensors[&b]);
+            let fits = match (w.shape.as_slice(), ea.shape.as_slice(), eb.shape.as_slice()) {
+                ([out, inp], [ra, ia], [ob, rb]) => ia == inp && ob == out && ra == rb,
+                _ => false,
+            };
+            if !fits
+                || FloatDType::from_safetensors(ea.dtype).is_none()
+                || FloatDType::from_safetensors(eb.dtype).is_none()
+            {
+                return Err(ckpt_err(
+                    &weights,
+                    format!(
+                        "module `{module}`: A {:?} ({:?}) and B {:?} ({:?}) do not fit the weight {:?}",
+                        ea.shape, ea.dtype, eb.shape, eb.dtype, w.shape
+                    ),
+                ));
+            }
+            modules.insert(weight, (a, b));
+        }
+        base.dir = dir.to_path_buf();
+        base.lora = Some(Box::new(LoraOverlay {
+            adapter,
+            modules,
+            scale: config.scale() as f32,
+        }));
+        Ok(base)
+    }
+
+    /// The folder holding `config.json` and the tokenizer files: the
+    /// checkpoint's own, or an adapter's base.
+    pub fn model_files_dir(&self) -> &Path {
+        &self.model_files
     }
 
     /// Tensor names in storage order.
@@ -237,13 +375,22 @@ impl Checkpoint {
         }
         let size = dtype.size();
         let bytes = &self.bytes(entry)[range.start * size..range.end * size];
-        if dtype == FloatDType::F32 && cfg!(target_endian = "little") {
+        let lora = self
+            .lora
+            .as_ref()
+            .and_then(|l| Some((l, l.modules.get(name)?)));
+        if lora.is_none() && dtype == FloatDType::F32 && cfg!(target_endian = "little") {
             if let Ok(slice) = bytemuck::try_cast_slice::<u8, f32>(bytes) {
                 return Ok(Cow::Borrowed(slice));
             }
         }
         let mut out = vec![0f32; range.len()];
         dtype.decode_into(bytes, &mut out);
+        if let Some((l, (a, b))) = lora {
+            let a = l.adapter.read_f32(a)?;
+            let b = l.adapter.read_f32(b)?;
+            add_low_rank(&mut out, range.start, entry.shape[1], &a, &b, l.scale);
+        }
         Ok(Cow::Owned(out))
     }
 
@@ -283,6 +430,27 @@ impl Checkpoint {
                 };
             }
         }
+    }
+}
+
+/// Adds `scale · (B A)[e]` to `out[e - start]` for the flattened elements
+/// `start..start + out.len()` of an `[out, cols]` weight; `a` is `[r, cols]`,
+/// `b` `[out, r]`.
+fn add_low_rank(out: &mut [f32], start: usize, cols: usize, a: &[f32], b: &[f32], scale: f32) {
+    let r = a.len() / cols.max(1);
+    let end = start + out.len();
+    let mut e = start;
+    while e < end {
+        let (row, c0) = (e / cols, e % cols);
+        let c1 = cols.min(c0 + (end - e));
+        let dst = &mut out[e - start..e - start + (c1 - c0)];
+        for k in 0..r {
+            let coef = scale * b[row * r + k];
+            for (d, x) in dst.iter_mut().zip(&a[k * cols + c0..k * cols + c1]) {
+                *d += coef * x;
+            }
+        }
+        e += c1 - c0;
     }
 }
 

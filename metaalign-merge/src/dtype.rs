@@ -44,7 +44,7 @@ impl FloatDType {
     }
 
     /// Bytes per element.
-    pub(crate) fn size(self) -> usize {
+    pub fn size(self) -> usize {
         match self {
             FloatDType::F32 => 4,
             FloatDType::BF16 | FloatDType::F16 => 2,

@@ -11,6 +11,8 @@
 //!   streamed sharded output, atomic rename.
 //! - [`spec`]: the standalone TOML file and the pipeline stage `merge`.
 //! - [`mergekit`]: import of mergekit YAML configs.
+//! - [`peft`]: PEFT LoRA adapter folders, which read as their base with
+//!   the adapter folded in, so any input may be an adapter.
 
 #![warn(missing_docs)]
 
@@ -22,6 +24,7 @@ mod merger;
 pub mod method;
 pub mod methods;
 pub mod params;
+pub mod peft;
 pub mod plugin;
 pub mod spec;
 pub mod writer;

@@ -60,7 +60,8 @@ pub(crate) fn validate(plan: &MergePlan) -> Result<Validated> {
             }
         }
     };
-    let copy_from = copy_source(plan)?.path.clone();
+    // An adapter input's config and tokenizer files are its base's.
+    let copy_from = ckpts[copy_source(plan)?].model_files_dir().to_path_buf();
     Ok(Validated {
         ckpts,
         params,
@@ -214,9 +215,9 @@ fn open_and_check(plan: &MergePlan) -> Result<Vec<Checkpoint>> {
     Ok(ckpts)
 }
 
-/// The input whose config and tokenizer files are copied:
-/// `copy_files_from`, else the base, else the first model.
-fn copy_source(plan: &MergePlan) -> Result<&MergeModel> {
+/// The input whose config and tokenizer files are copied (its index among
+/// the inputs): `copy_files_from`, else the base, else the first model.
+fn copy_source(plan: &MergePlan) -> Result<usize> {
     let source_name = plan
         .options
         .copy_files_from
@@ -224,7 +225,7 @@ fn copy_source(plan: &MergePlan) -> Result<&MergeModel> {
         .or_else(|| plan.base.as_ref().map(|b| b.name.clone()))
         .unwrap_or_else(|| plan.models[0].name.clone());
     plan.inputs()
-        .find(|m| m.name == source_name)
+        .position(|m| m.name == source_name)
         .ok_or_else(|| {
             Error::config(format!(
                 "copy_files_from names `{source_name}`, which is not an input model"

@@ -88,11 +88,7 @@ impl LoraConfig {
 
     /// The factor the update `B A x` is multiplied by.
     pub fn scale(&self) -> f64 {
-        if self.use_rslora {
-            self.lora_alpha / (self.r as f64).sqrt()
-        } else {
-            self.lora_alpha / self.r as f64
-        }
+        metaalign_merge::peft::lora_scale(self.lora_alpha, self.r, self.use_rslora)
     }
 
     /// The targeted projections of `cfg`, as module paths

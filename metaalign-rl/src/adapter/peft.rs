@@ -6,27 +6,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::config::{LoraConfig, TargetModules, PROJECTIONS};
 use crate::checkpoint::{write_safetensors, SaveDtype};
 use crate::policy::cerr;
 use metaalign_core::{Error, Result};
 
-/// The adapter's config file.
-pub const CONFIG_FILE: &str = "adapter_config.json";
-/// The adapter's weights file.
-pub const WEIGHTS_FILE: &str = "adapter_model.safetensors";
-
-/// Whether `dir` holds a PEFT adapter.
-pub fn is_adapter_dir(dir: &Path) -> bool {
-    dir.join(CONFIG_FILE).is_file()
-}
-
-/// PEFT's name of a module's `A` (`"A"`) or `B` (`"B"`) weight.
-pub fn tensor_name(module: &str, which: &str) -> String {
-    format!("base_model.model.{module}.lora_{which}.weight")
-}
+pub use metaalign_merge::peft::{is_adapter_dir, tensor_name, CONFIG_FILE, WEIGHTS_FILE};
+use metaalign_merge::peft::{split_tensor_name, AdapterFile, Targets};
 
 /// An adapter read from disk.
 #[derive(Debug)]
@@ -40,96 +28,29 @@ pub struct PeftAdapter {
     pub tensors: BTreeMap<String, (Tensor, Tensor)>,
 }
 
-fn bad(dir: &Path, message: impl std::fmt::Display) -> Error {
-    Error::Checkpoint {
-        path: dir.join(CONFIG_FILE),
-        message: message.to_string(),
-    }
-}
-
 /// Reads a PEFT LoRA adapter, refusing what this implementation does not
 /// compute (DoRA, per-module rank or alpha patterns, trained biases,
 /// `modules_to_save`, `fan_in_fan_out`) with the key's name.
 pub fn read_adapter(dir: &Path, device: &Device) -> Result<PeftAdapter> {
-    let path = dir.join(CONFIG_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| bad(dir, format!("not JSON: {e}")))?;
-    let peft_type = v.get("peft_type").and_then(Value::as_str).unwrap_or("");
-    if peft_type != "LORA" {
-        return Err(bad(dir, format!("peft_type `{peft_type}` is not LORA")));
-    }
-    let truthy = |k: &str| v.get(k).is_some_and(|x| x.as_bool() == Some(true));
-    let non_empty = |k: &str| {
-        v.get(k)
-            .is_some_and(|x| !(x.is_null() || x.as_object().is_some_and(|o| o.is_empty())))
-    };
-    for key in ["use_dora", "fan_in_fan_out", "lora_bias", "use_qalora"] {
-        if truthy(key) {
-            return Err(bad(dir, format!("`{key} = true` is not supported")));
-        }
-    }
-    for key in [
-        "rank_pattern",
-        "alpha_pattern",
-        "modules_to_save",
-        "layers_to_transform",
-        "layer_replication",
-        "trainable_token_indices",
-        "target_parameters",
-    ] {
-        if non_empty(key) {
-            return Err(bad(
-                dir,
-                format!("`{key}` is not supported (set it to null / {{}})"),
-            ));
-        }
-    }
-    if let Some(b) = v.get("bias").and_then(Value::as_str) {
-        if b != "none" {
-            return Err(bad(
-                dir,
-                format!("`bias = \"{b}\"` is not supported (only \"none\")"),
-            ));
-        }
-    }
-    let number = |k: &str| {
-        v.get(k)
-            .and_then(Value::as_f64)
-            .ok_or_else(|| bad(dir, format!("`{k}` is missing or not a number")))
-    };
-    let target_modules = match v.get("target_modules") {
-        Some(Value::String(s)) if s == "all-linear" => TargetModules::AllLinear,
-        Some(Value::String(s)) => TargetModules::List(vec![s.clone()]),
-        Some(Value::Array(a)) => {
-            let mut names: Vec<String> = a
-                .iter()
-                .map(|x| x.as_str().map(str::to_string))
-                .collect::<Option<_>>()
-                .ok_or_else(|| bad(dir, "`target_modules` holds a non-string"))?;
+    let file = AdapterFile::read(dir)?;
+    let target_modules = match file.target_modules {
+        Targets::AllLinear => TargetModules::AllLinear,
+        Targets::Names(mut names) => {
             names.sort_by_key(|n| PROJECTIONS.iter().position(|p| p == n));
             TargetModules::List(names)
         }
-        _ => return Err(bad(dir, "`target_modules` is missing")),
     };
     let config = LoraConfig {
-        r: number("r")? as usize,
-        lora_alpha: number("lora_alpha")?,
-        lora_dropout: v.get("lora_dropout").and_then(Value::as_f64).unwrap_or(0.0),
+        r: file.r,
+        lora_alpha: file.lora_alpha,
+        lora_dropout: file.lora_dropout,
         target_modules,
-        use_rslora: truthy("use_rslora"),
+        use_rslora: file.use_rslora,
     };
-    config.check().map_err(|e| bad(dir, e))?;
-    let base = v
-        .get("base_model_name_or_path")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            bad(
-                dir,
-                "`base_model_name_or_path` is missing: the base checkpoint folder is needed",
-            )
-        })?;
-    let base = dir.join(base);
+    config.check().map_err(|e| Error::Checkpoint {
+        path: dir.join(CONFIG_FILE),
+        message: e.to_string(),
+    })?;
     let weights = dir.join(WEIGHTS_FILE);
     let raw = candle_core::safetensors::load(&weights, device).map_err(|e| Error::Checkpoint {
         path: weights.clone(),
@@ -137,12 +58,7 @@ pub fn read_adapter(dir: &Path, device: &Device) -> Result<PeftAdapter> {
     })?;
     let mut halves: BTreeMap<String, (Option<Tensor>, Option<Tensor>)> = BTreeMap::new();
     for (name, t) in raw {
-        let stripped = name.strip_prefix("base_model.model.").and_then(|n| {
-            n.strip_suffix(".lora_A.weight")
-                .map(|m| (m, 0))
-                .or_else(|| n.strip_suffix(".lora_B.weight").map(|m| (m, 1)))
-        });
-        let Some((module, which)) = stripped else {
+        let Some((module, half)) = split_tensor_name(&name) else {
             return Err(Error::Checkpoint {
                 path: weights.clone(),
                 message: format!("tensor `{name}` is not a LoRA A or B weight"),
@@ -150,7 +66,7 @@ pub fn read_adapter(dir: &Path, device: &Device) -> Result<PeftAdapter> {
         };
         let t = t.to_dtype(DType::F32).map_err(cerr)?;
         let slot = halves.entry(module.to_string()).or_default();
-        if which == 0 {
+        if half == 'A' {
             slot.0 = Some(t);
         } else {
             slot.1 = Some(t);
@@ -178,7 +94,7 @@ pub fn read_adapter(dir: &Path, device: &Device) -> Result<PeftAdapter> {
     }
     Ok(PeftAdapter {
         config,
-        base,
+        base: file.base,
         tensors,
     })
 }
