@@ -267,7 +267,10 @@ fn model_merge_adapter_and_score_with_an_adapter() {
         "{\"prompt_ids\": [1, 17, 42], \"continuation_ids\": [299, 5, 128, 77]}\n",
     )
     .unwrap();
-    let score = |model: &std::path::Path, adapter: Option<&std::path::Path>| -> Vec<f64> {
+    let score_as = |model: &std::path::Path,
+                    adapter: Option<&std::path::Path>,
+                    base_dtype: &str|
+     -> Vec<f64> {
         let out_file = dir.path().join("scores.jsonl");
         let mut cmd = bin();
         cmd.args(["model", "score", "--model"])
@@ -275,7 +278,8 @@ fn model_merge_adapter_and_score_with_an_adapter() {
             .arg("--input")
             .arg(&input)
             .arg("--out")
-            .arg(&out_file);
+            .arg(&out_file)
+            .args(["--base-dtype", base_dtype]);
         if let Some(a) = adapter {
             cmd.arg("--adapter").arg(a);
         }
@@ -289,12 +293,40 @@ fn model_merge_adapter_and_score_with_an_adapter() {
         let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
         serde_json::from_value(v["logprobs"].clone()).unwrap()
     };
+    let score = |model: &std::path::Path, adapter: Option<&std::path::Path>| {
+        score_as(model, adapter, "f32")
+    };
     let with = score(&base, Some(&adapter));
     let folded = score(&merged, None);
     let plain = score(&base, None);
     let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-4);
     assert!(close(&with, &folded), "{with:?} vs {folded:?}");
     assert!(!close(&with, &plain), "the adapter changed nothing");
+    // The base held in bf16 under the adapter: the f32 base rounded to
+    // bf16, so close to the f32 figures but not equal to them.
+    let half = score_as(&base, Some(&adapter), "bf16");
+    assert_eq!(half.len(), with.len());
+    let d = half
+        .iter()
+        .zip(&with)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max);
+    assert!(d > 0.0 && d < 0.05, "bf16 base vs f32 base: {d}");
+    let out = bin()
+        .args(["model", "score", "--base-dtype", "f8", "--model"])
+        .arg(&base)
+        .arg("--input")
+        .arg(&input)
+        .arg("--out")
+        .arg(dir.path().join("x.jsonl"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("`f8` is not one of"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // An adapter given as --model with --adapter is refused by name.
     let out = bin()
         .args(["model", "score", "--model"])

@@ -6,10 +6,21 @@
 //! Two processes, so the model's creation does not count:
 //!
 //! ```sh
-//! cargo run --release -p metaalign-rl --example bench_memory -- init qwen2.5-0.5b /tmp/m05
+//! cargo run --release -p metaalign-rl --example bench_memory -- init qwen2.5-0.5b /tmp/m05 [bf16]
 //! cargo run --release -p metaalign-rl --example bench_memory -- step /tmp/m05 \
-//!     --prompts 2 --samples 2 --new-tokens 32 --micro 4 [--lora-r 16] [--kind grpo|sft]
+//!     --prompts 2 --samples 2 --new-tokens 32 --micro 4 [--lora-r 16] [--kind grpo|sft] \
+//!     [--base-dtype stored|bf16|f32]
 //! ```
+//!
+//! `init ... bf16` saves the weights in bf16, as published checkpoints are;
+//! with an adapter the base then stays bf16 in memory (`base_dtype`).
+//! `--device cuda:0` runs the step on a GPU (a `--features cuda` build).
+//!
+//! `rollout DIR --rows 32 --prompt-tokens 120 --new-tokens 128
+//! [--base-dtype ...] [--device ...]` times one batch of sampling (KV
+//! cache, temperature 1, EOS off) and prints tokens per second, for the
+//! side-by-side with transformers' `generate` (`scripts/lora_step_bench.py
+//! rollout`).
 //!
 //! Shapes: `qwen2.5-0.5b` (hidden 896, 24 layers, 14 / 2 heads,
 //! intermediate 4864, vocab 151,936, tied), `qwen2.5-1.5b`, `tiny`, `small`.
@@ -22,6 +33,7 @@ use candle_core::{Device, Tensor};
 use metaalign_core::pipeline::{CancelFlag, MetricsSink};
 use metaalign_core::{Level, Policy, TrainInputs, TrainerConfig};
 use metaalign_rl::adapter::{AdapterConfig, LoraConfig, TargetModules};
+use metaalign_rl::checkpoint::{BaseDtype, SaveDtype};
 use metaalign_rl::memory::{estimate, TrainingShape};
 use metaalign_rl::model::{ModelConfig, ModelSpec};
 use metaalign_rl::tokenizer::TextTokenizer;
@@ -51,7 +63,7 @@ fn spec(name: &str) -> (ModelSpec, usize) {
     }
 }
 
-fn init(shape: &str, out: &Path) {
+fn init(shape: &str, out: &Path, dtype: SaveDtype) {
     let (spec, vocab) = spec(shape);
     let tok = TextTokenizer::char_level("").unwrap();
     let cfg: ModelConfig = spec.to_config(vocab, tok.token_to_id("<|endoftext|>"), tok.eos_ids());
@@ -79,9 +91,9 @@ fn init(shape: &str, out: &Path) {
         tensors.insert(name, t);
     }
     let policy = QwenPolicy::from_tensors(cfg, tensors, tok, None, &device).unwrap();
-    policy.save(out).unwrap();
+    policy.save_as(out, dtype).unwrap();
     println!(
-        "wrote {shape} ({} parameters) to {}",
+        "wrote {shape} ({} parameters, {dtype:?}) to {}",
         policy.num_parameters(),
         out.display()
     );
@@ -102,6 +114,13 @@ fn step(model: &Path, args: &[String]) {
     let micro: usize = arg(args, "--micro", 4);
     let lora_r: usize = arg(args, "--lora-r", 0);
     let kind: String = arg(args, "--kind", "grpo".to_string());
+    let base_dtype: BaseDtype = serde_json::from_value(serde_json::Value::String(arg(
+        args,
+        "--base-dtype",
+        "stored".to_string(),
+    )))
+    .expect("--base-dtype: stored, bf16, f16 or f32");
+    let device: String = arg(args, "--device", "cpu".to_string());
     let adapter = (lora_r > 0).then(|| {
         AdapterConfig::Lora(LoraConfig {
             r: lora_r,
@@ -153,6 +172,7 @@ fn step(model: &Path, args: &[String]) {
         s.checkpoint_every = 0;
         s.learning_rate = Some(1e-5);
         s.adapter = adapter.clone();
+        s.base_dtype = base_dtype;
         (
             Box::new(SftConfig(s)),
             TrainingShape {
@@ -162,6 +182,7 @@ fn step(model: &Path, args: &[String]) {
                 micro_batch: micro.min(prompts * samples),
                 reference: false,
                 adapter: None,
+                half_base: false,
             },
         )
     } else {
@@ -178,6 +199,7 @@ fn step(model: &Path, args: &[String]) {
         s.checkpoint_every = 0;
         s.learning_rate = Some(1e-5);
         s.adapter = adapter.clone();
+        s.base_dtype = base_dtype;
         (
             Box::new(GrpoConfig(s)),
             TrainingShape {
@@ -187,11 +209,15 @@ fn step(model: &Path, args: &[String]) {
                 micro_batch: micro,
                 reference: true,
                 adapter: None,
+                half_base: false,
             },
         )
     };
+    let architecture: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(model.join("config.json")).unwrap()).unwrap();
     let shape = TrainingShape {
         adapter: adapter.as_ref().map(|a| a.lora()),
+        half_base: metaalign_rl::memory::half_base(&architecture, adapter.is_some(), base_dtype),
         ..shape
     };
     let out = std::env::temp_dir().join(format!("bench_memory_{}", std::process::id()));
@@ -203,7 +229,7 @@ fn step(model: &Path, args: &[String]) {
         out_dir: out.clone(),
         seed: 1,
         holdout: metaalign_core::HoldOut::default(),
-        device: "cpu".into(),
+        device: device.clone(),
         metrics: MetricsSink::discard(),
         cancel: CancelFlag::default(),
     };
@@ -218,7 +244,7 @@ fn step(model: &Path, args: &[String]) {
     let cfg = metaalign_rl::checkpoint::load_config(model).unwrap();
     let plan = estimate(&cfg, &shape);
     let ratio = plan.peak as f64 / measured.max(1) as f64;
-    println!("{kind}: {prompts} prompts x {samples} samples, {new_tokens} new tokens, micro-batch {micro}, lora r {lora_r}, prompts up to {prompt_tokens} tokens");
+    println!("{kind}: {prompts} prompts x {samples} samples, {new_tokens} new tokens, micro-batch {micro}, lora r {lora_r}, base {base_dtype:?}, prompts up to {prompt_tokens} tokens");
     println!("  wall {wall:.1} s (one step, load and save included)");
     println!("  plan     {plan}");
     println!(
@@ -227,11 +253,70 @@ fn step(model: &Path, args: &[String]) {
     );
 }
 
+/// One batch of sampling: `rows` random prompts of `prompt_tokens`, exactly
+/// `new_tokens` each (EOS off), temperature 1.
+fn rollout(model: &Path, args: &[String]) {
+    use metaalign_core::SamplingParams;
+    let rows: usize = arg(args, "--rows", 32);
+    let prompt_tokens: usize = arg(args, "--prompt-tokens", 120);
+    let new_tokens: usize = arg(args, "--new-tokens", 128);
+    let base_dtype: BaseDtype = serde_json::from_value(serde_json::Value::String(arg(
+        args,
+        "--base-dtype",
+        "stored".to_string(),
+    )))
+    .expect("--base-dtype: stored, bf16, f16 or f32");
+    let device =
+        metaalign_rl::policy::device_from_str(&arg(args, "--device", "cpu".to_string())).unwrap();
+    let loaded = std::time::Instant::now();
+    let mut policy = QwenPolicy::load_with(model, &device, base_dtype).unwrap();
+    let load_s = loaded.elapsed().as_secs_f64();
+    policy.set_eos_ids(Vec::new());
+    policy.batch_size = rows;
+    let vocab = policy.config().vocab_size as u64;
+    let mut state = 0x2545f4914f6cdd1du64;
+    let prompts: Vec<Vec<u32>> = (0..rows)
+        .map(|_| {
+            (0..prompt_tokens)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state % vocab.min(272)) as u32
+                })
+                .collect()
+        })
+        .collect();
+    let params = SamplingParams {
+        temperature: 1.0,
+        max_new_tokens: new_tokens,
+        ..SamplingParams::default()
+    };
+    let started = std::time::Instant::now();
+    let out = policy.sample_ids(&prompts, &params).unwrap();
+    let wall = started.elapsed().as_secs_f64();
+    let tokens: usize = out.iter().map(|g| g.tokens.len()).sum();
+    println!("rollout: {rows} rows x {new_tokens} new tokens after {prompt_tokens} prompt tokens, base {base_dtype:?}, {device:?}");
+    println!(
+        "  {tokens} tokens in {wall:.2} s: {:.1} tokens/s (load {load_s:.1} s, not counted); peak RSS {}",
+        tokens as f64 / wall,
+        metaalign_core::memory::human(metaalign_core::memory::peak_rss_bytes().unwrap_or(0))
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("init") => init(&args[1], &PathBuf::from(&args[2])),
+        Some("init") => init(
+            &args[1],
+            &PathBuf::from(&args[2]),
+            match args.get(3).map(String::as_str) {
+                Some("bf16") => SaveDtype::Bf16,
+                _ => SaveDtype::F32,
+            },
+        ),
         Some("step") => step(&PathBuf::from(&args[1]), &args[2..]),
+        Some("rollout") => rollout(&PathBuf::from(&args[1]), &args[2..]),
         Some("load") => {
             let p = QwenPolicy::load(&PathBuf::from(&args[1]), &Device::Cpu).unwrap();
             println!(
@@ -240,6 +325,6 @@ fn main() {
                 metaalign_core::memory::human(metaalign_core::memory::peak_rss_bytes().unwrap_or(0))
             );
         }
-        _ => eprintln!("usage: bench_memory init SHAPE DIR | step DIR [--prompts N --samples N --new-tokens N --micro N --lora-r R --kind grpo|sft]"),
+        _ => eprintln!("usage: bench_memory init SHAPE DIR [bf16] | step DIR [--prompts N --samples N --new-tokens N --micro N --lora-r R --kind grpo|sft --base-dtype stored|bf16|f32 --device cpu|cuda:0] | rollout DIR [--rows N --prompt-tokens N --new-tokens N --base-dtype .. --device ..]"),
     }
 }

@@ -114,57 +114,85 @@ pub fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Loads every parameter named by `cfg` as an f32 tensor on `device`,
-/// checking names and shapes. Tensors the architecture does not use
-/// (rotary caches, a tied model's `lm_head.weight`) are ignored.
+/// Loads every parameter named by `cfg` on `device`, checking names and
+/// shapes: in f32, or with the matrices (projections, embeddings) in the
+/// half precision `matrices` asks for (norms and biases stay f32). Tensors
+/// the architecture does not use (rotary caches, a tied model's
+/// `lm_head.weight`) are ignored.
+///
+/// Each f32 tensor is read from the memory-mapped file straight into a
+/// `Var` (one copy, converted from bf16 / f16 / f64 on the way), so loading
+/// never holds the weights twice: a plain tensor turned into a `Var` later
+/// would be copied, and the allocator would keep the freed first copy.
 pub fn load_tensors(
     dir: &Path,
     cfg: &ModelConfig,
     device: &Device,
+    matrices: BaseDtype,
 ) -> Result<BTreeMap<String, Tensor>> {
-    let mut all: HashMap<String, (Tensor, PathBuf)> = HashMap::new();
+    let wanted: BTreeMap<String, Vec<usize>> = cfg.param_shapes().into_iter().collect();
+    let mut out = BTreeMap::new();
+    let mut ignored = Vec::new();
     for file in weight_files(dir)? {
-        let tensors = candle_core::safetensors::load(&file, device).map_err(|e| {
+        let corrupt = |e: String| {
             ck(
                 &file,
                 format!("corrupt or unreadable safetensors file: {e}"),
             )
-        })?;
-        for (name, t) in tensors {
-            all.insert(name, (t, file.clone()));
-        }
-    }
-    let mut out = BTreeMap::new();
-    let mut missing = Vec::new();
-    for (name, shape) in cfg.param_shapes() {
-        match all.remove(&name) {
-            None => missing.push(format!("`{name}` (expected shape {shape:?})")),
-            Some((t, file)) => {
-                if t.dims() != shape.as_slice() {
-                    return Err(ck(
-                        &file,
-                        format!(
-                            "tensor `{name}` has shape {:?}, expected {shape:?} from config.json",
-                            t.dims()
-                        ),
-                    ));
-                }
-                let t = match t.dtype() {
-                    DType::F32 => t,
-                    DType::BF16 | DType::F16 | DType::F64 => t
-                        .to_dtype(DType::F32)
-                        .map_err(|e| ck(&file, format!("converting `{name}` to f32: {e}")))?,
-                    other => {
-                        return Err(ck(
-                            &file,
-                            format!("tensor `{name}` has unsupported dtype {other:?}"),
-                        ))
-                    }
-                };
-                out.insert(name, t);
+        };
+        // SAFETY: the file is only read, and a checkpoint folder is not
+        // rewritten while a run loads it (writers replace folders whole).
+        let mapped = unsafe { candle_core::safetensors::MmapedSafetensors::new(&file) }
+            .map_err(|e| corrupt(e.to_string()))?;
+        for (name, view) in mapped.tensors() {
+            let Some(shape) = wanted.get(&name) else {
+                ignored.push(name);
+                continue;
+            };
+            if view.shape() != shape.as_slice() {
+                return Err(ck(
+                    &file,
+                    format!(
+                        "tensor `{name}` has shape {:?}, expected {shape:?} from config.json",
+                        view.shape()
+                    ),
+                ));
             }
+            let unsupported = || {
+                ck(
+                    &file,
+                    format!("tensor `{name}` has unsupported dtype {:?}", view.dtype()),
+                )
+            };
+            let read = |e: candle_core::Error| ck(&file, format!("reading `{name}`: {e}"));
+            let stored = view.dtype();
+            let tensor = match matrices.keep(stored).filter(|_| shape.len() == 2) {
+                Some(DType::BF16) => {
+                    let v = narrowed(stored, view.data(), half::bf16::from_f32)
+                        .ok_or_else(unsupported)?;
+                    Tensor::from_vec(v, shape.as_slice(), device).map_err(read)?
+                }
+                Some(DType::F16) => {
+                    let v = narrowed(stored, view.data(), half::f16::from_f32)
+                        .ok_or_else(unsupported)?;
+                    Tensor::from_vec(v, shape.as_slice(), device).map_err(read)?
+                }
+                _ => {
+                    let values = f32_values(stored, view.data()).ok_or_else(unsupported)?;
+                    candle_core::Var::from_vec(values, shape.as_slice(), device)
+                        .map_err(read)?
+                        .as_tensor()
+                        .clone()
+                }
+            };
+            out.insert(name, tensor);
         }
     }
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|(name, _)| !out.contains_key(*name))
+        .map(|(name, shape)| format!("`{name}` (expected shape {shape:?})"))
+        .collect();
     if !missing.is_empty() {
         let n = missing.len();
         let shown: Vec<String> = missing.into_iter().take(8).collect();
@@ -177,11 +205,86 @@ pub fn load_tensors(
             ),
         ));
     }
-    let ignored: Vec<&String> = all.keys().filter(|k| *k != "lm_head.weight").collect();
+    let ignored: Vec<&String> = ignored.iter().filter(|k| *k != "lm_head.weight").collect();
     if !ignored.is_empty() {
         tracing::warn!(dir = %dir.display(), "ignoring {} unused tensor(s), e.g. {}", ignored.len(), ignored[0]);
     }
     Ok(out)
+}
+
+/// Little-endian tensor bytes as f32 values; `None` for non-float dtypes.
+fn f32_values(dtype: safetensors::Dtype, bytes: &[u8]) -> Option<Vec<f32>> {
+    let dtype = metaalign_merge::FloatDType::from_safetensors(dtype)?;
+    let mut out = vec![0f32; bytes.len() / dtype.size()];
+    dtype.decode_into(bytes, &mut out);
+    Some(out)
+}
+
+/// The in-memory dtype of a frozen model's matrices (the base under an
+/// adapter, or a model that only samples and scores). The maths runs in
+/// f32 either way; half precision halves the weights' memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BaseDtype {
+    /// Widen everything to f32 (exact; twice the memory of half).
+    #[default]
+    F32,
+    /// bfloat16, converted from the stored dtype when needed.
+    Bf16,
+    /// IEEE half precision, converted from the stored dtype when needed.
+    F16,
+    /// As the checkpoint stores them: bf16 / f16 stay so, others are f32.
+    Stored,
+}
+
+impl BaseDtype {
+    /// The half dtype a matrix stored as `stored` is kept in; `None`: f32.
+    fn keep(self, stored: safetensors::Dtype) -> Option<DType> {
+        match (self, stored) {
+            (BaseDtype::F32, _) => None,
+            (BaseDtype::Bf16, _) | (BaseDtype::Stored, safetensors::Dtype::BF16) => {
+                Some(DType::BF16)
+            }
+            (BaseDtype::F16, _) | (BaseDtype::Stored, safetensors::Dtype::F16) => Some(DType::F16),
+            (BaseDtype::Stored, _) => None,
+        }
+    }
+
+    /// Whether every matrix stays f32 whatever the checkpoint stores.
+    pub fn is_f32(self) -> bool {
+        self == BaseDtype::F32
+    }
+
+    /// Whether this is `Stored` (the trainers' default).
+    pub fn is_stored(&self) -> bool {
+        *self == BaseDtype::Stored
+    }
+
+    /// The name in configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            BaseDtype::F32 => "f32",
+            BaseDtype::Bf16 => "bf16",
+            BaseDtype::F16 => "f16",
+            BaseDtype::Stored => "stored",
+        }
+    }
+}
+
+/// Tensor bytes converted element by element to a half dtype (no f32
+/// copy of the whole tensor); `None` for non-float dtypes.
+fn narrowed<T>(dtype: safetensors::Dtype, bytes: &[u8], from_f32: fn(f32) -> T) -> Option<Vec<T>> {
+    let dtype = metaalign_merge::FloatDType::from_safetensors(dtype)?;
+    let mut one = [0f32];
+    Some(
+        bytes
+            .chunks_exact(dtype.size())
+            .map(|c| {
+                dtype.decode_into(c, &mut one);
+                from_f32(one[0])
+            })
+            .collect(),
+    )
 }
 
 /// On-disk dtype for saved weights.

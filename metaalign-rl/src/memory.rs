@@ -2,8 +2,8 @@
 //! what the trainers here keep alive at their peak, counted from the
 //! architecture and the settings.
 //!
-//! Persistent: the weights (f32) and the loader's freed first copy of
-//! them (the allocator keeps it), the trainable parameters' AdamW moments
+//! Persistent: the weights (f32, or a bf16 / f16 base under an adapter),
+//! the trainable parameters' AdamW moments
 //! and gradients, and, when the KL term needs it, a frozen copy of the
 //! weights (none with an adapter: the reference is the base). Then the
 //! rollouts (KV cache, prefill logits) and a training micro-batch
@@ -40,6 +40,27 @@ pub struct TrainingShape<'a> {
     pub reference: bool,
     /// The adapter trained instead of the weights, if any.
     pub adapter: Option<&'a LoraConfig>,
+    /// The frozen base's matrices are held in bf16 / f16 (with an adapter).
+    pub half_base: bool,
+}
+
+/// Whether a trainer with `adapter` and `base_dtype` holds the base of a
+/// checkpoint with `architecture` (its `config.json`) in half precision.
+pub fn half_base(
+    architecture: &serde_json::Value,
+    adapter: bool,
+    base_dtype: crate::checkpoint::BaseDtype,
+) -> bool {
+    use crate::checkpoint::BaseDtype;
+    let stored = ["torch_dtype", "dtype"]
+        .iter()
+        .find_map(|k| architecture.get(*k).and_then(serde_json::Value::as_str));
+    adapter
+        && match base_dtype {
+            BaseDtype::F32 => false,
+            BaseDtype::Bf16 | BaseDtype::F16 => true,
+            BaseDtype::Stored => matches!(stored, Some("bfloat16" | "float16")),
+        }
 }
 
 /// Parses a `config.json` as the loader does (transformers ≥ 5 writes
@@ -83,7 +104,8 @@ pub fn estimate(cfg: &ModelConfig, shape: &TrainingShape) -> MemoryPlan {
     let prompt = shape.prompt_tokens as u64;
     let len = prompt + shape.new_tokens as u64;
 
-    let weights = params * F32;
+    // Norms and biases stay f32 in a half base: a rounding error here.
+    let weights = params * if shape.half_base { 2 } else { F32 };
     // With an adapter the trainable tensors are extra; without, the `Var`s
     // are the weights.
     let adapter = if shape.adapter.is_some() {
@@ -94,7 +116,7 @@ pub fn estimate(cfg: &ModelConfig, shape: &TrainingShape) -> MemoryPlan {
     let optimizer = 2 * trainable * F32;
     let gradients = trainable * F32;
     let reference = if shape.reference && shape.adapter.is_none() {
-        weights
+        params * F32
     } else {
         0
     };
@@ -120,14 +142,11 @@ pub fn estimate(cfg: &ModelConfig, shape: &TrainingShape) -> MemoryPlan {
     let per_token_layer = h + inter + 17 * heads * len;
     let activations = m * len * layers * per_token_layer * F32;
     let logits = 8 * m * t * vocab * F32;
-    // The loader copies each tensor into its `Var`; glibc keeps the freed
-    // first copy (metaalign keeps freed memory mapped, `malloc.rs`), and
-    // the rollouts' freed buffers likewise: they add up rather than reuse.
-    let load_copy = weights;
+    // The rollouts' freed buffers stay with the allocator (metaalign keeps
+    // freed memory mapped, `malloc.rs`): the two phases add up.
 
     let mut parts = vec![
         ("weights".to_string(), weights),
-        ("load copy".to_string(), load_copy),
         ("adapter".to_string(), adapter),
         ("optimizer".to_string(), optimizer),
         ("gradients".to_string(), gradients),
@@ -206,6 +225,7 @@ mod tests {
             micro_batch: 8,
             reference: true,
             adapter,
+            half_base: false,
         }
     }
 
@@ -239,6 +259,26 @@ mod tests {
         assert_eq!(part(&plan, "adapter"), 24 * per_layer as u64 * 4);
         assert_eq!(part(&plan, "optimizer"), 2 * part(&plan, "adapter"));
         assert!(plan.peak + 3 * part(&full, "weights") / 2 < full.peak);
+    }
+
+    #[test]
+    fn a_half_precision_base_holds_half_the_weights() {
+        use crate::checkpoint::BaseDtype;
+        let cfg = qwen05();
+        let lora = LoraConfig::default();
+        let f32_base = estimate(&cfg, &grpo(Some(&lora)));
+        let mut shape = grpo(Some(&lora));
+        shape.half_base = true;
+        let half = estimate(&cfg, &shape);
+        assert_eq!(2 * part(&half, "weights"), part(&f32_base, "weights"));
+        // Which checkpoints and settings give a half base.
+        let bf16 = serde_json::json!({"torch_dtype": "bfloat16"});
+        let f32 = serde_json::json!({"torch_dtype": "float32"});
+        assert!(half_base(&bf16, true, BaseDtype::Stored));
+        assert!(!half_base(&f32, true, BaseDtype::Stored));
+        assert!(half_base(&f32, true, BaseDtype::Bf16));
+        assert!(!half_base(&bf16, true, BaseDtype::F32));
+        assert!(!half_base(&bf16, false, BaseDtype::Stored));
     }
 
     #[test]

@@ -226,6 +226,116 @@ fn rl_on_an_adapter_trains_it_resumes_bit_identically_and_never_touches_the_base
     assert!(max_abs_diff(&logits(&trained), &logits(&merged)) < 1e-4);
 }
 
+/// A bf16 checkpoint's base stays bf16 under an adapter (`base_dtype =
+/// "stored"`, the default): the same logits as the f32 load of the same
+/// values, greedy sampling that picks the same tokens, a base that cannot
+/// be trained on its own, and an adapter that trains on it as it would on
+/// the widened base.
+#[test]
+fn a_bf16_base_stays_bf16_under_an_adapter_and_trains_it() {
+    use metaalign_rl::checkpoint::{BaseDtype, SaveDtype};
+    let tmp = tempfile::tempdir().unwrap();
+    let start = fresh_model(tmp.path());
+    let device = Device::Cpu;
+    let bf16_dir = tmp.path().join("bf16");
+    QwenPolicy::load(&start, &device)
+        .unwrap()
+        .save_as(&bf16_dir, SaveDtype::Bf16)
+        .unwrap();
+    let wide = QwenPolicy::load(&bf16_dir, &device).unwrap();
+    let half = QwenPolicy::load_with(&bf16_dir, &device, BaseDtype::Stored).unwrap();
+    let dtypes: std::collections::BTreeSet<String> = half
+        .named_tensors()
+        .unwrap()
+        .iter()
+        .filter(|(n, _)| n.ends_with("proj.weight") || n.contains("embed"))
+        .map(|(_, t)| format!("{:?}", t.dtype()))
+        .collect();
+    assert_eq!(dtypes.len(), 1, "{dtypes:?}");
+    assert!(dtypes.contains("BF16"), "{dtypes:?}");
+    // Widening bf16 is exact: only the summation order differs.
+    let d = max_abs_diff(&logits(&half), &logits(&wide));
+    assert!(d < 1e-4, "bf16-held vs f32-held logits differ by {d}");
+    // Sampling runs on the half base too.
+    let greedy = metaalign_core::SamplingParams {
+        max_new_tokens: 6,
+        temperature: 0.0,
+        ..metaalign_core::SamplingParams::default()
+    };
+    let (mut a, mut b) = (half, wide);
+    let ga = metaalign_core::Policy::generate(&mut a, &["Q: 1 2 3".into()], &greedy).unwrap();
+    let gb = metaalign_core::Policy::generate(&mut b, &["Q: 1 2 3".into()], &greedy).unwrap();
+    assert_eq!(ga[0].tokens, gb[0].tokens);
+    // A half base cannot be trained on its own...
+    assert!(a.trainable_vars().is_empty());
+    let e = a.check_gradient_coverage().unwrap_err().to_string();
+    assert!(e.contains("frozen"), "{e}");
+    // ...but its adapter can, and a run resumes bit-identically.
+    let mut s = RlSettings {
+        prompts_per_step: 2,
+        samples_per_prompt: 2,
+        max_new_tokens: 12,
+        ..RlSettings::default()
+    };
+    s.steps_per_level = 2;
+    s.checkpoint_every = 1;
+    s.micro_batch_size = 2;
+    s.learning_rate = Some(1e-2);
+    s.adapter = Some(AdapterConfig::Lora(all_linear(4)));
+    let cfg = ReinforcePpConfig(s.clone());
+    let paper = || -> Arc<dyn RewardScheme> { Arc::new(metaalign_tasks::PaperReward::default()) };
+    let out_dir = tmp.path().join("run");
+    let out = run(
+        &cfg,
+        inputs(&bf16_dir, &out_dir, paper(), CancelFlag::default()),
+    )
+    .unwrap();
+    assert_eq!(out.steps, 2);
+    let trained = QwenPolicy::load_with(&out.checkpoint, &device, BaseDtype::Stored).unwrap();
+    assert!(
+        max_abs_diff(&logits(&trained), &logits(&b)) > 1e-6,
+        "the adapter did not move"
+    );
+    trained.check_gradient_coverage().unwrap();
+    // The same run with the base widened to f32 follows the same steps
+    // up to rounding.
+    let mut wide_cfg = s;
+    wide_cfg.base_dtype = BaseDtype::F32;
+    let out_wide = run(
+        &ReinforcePpConfig(wide_cfg),
+        inputs(
+            &bf16_dir,
+            &tmp.path().join("wide"),
+            paper(),
+            CancelFlag::default(),
+        ),
+    )
+    .unwrap();
+    let trained_wide = QwenPolicy::load(&out_wide.checkpoint, &device).unwrap();
+    let d = max_abs_diff(&logits(&trained), &logits(&trained_wide));
+    assert!(
+        d < 1e-2,
+        "bf16-held and f32-held bases trained apart by {d}"
+    );
+    // base_dtype without an adapter is refused by name.
+    let bad = RlSettings {
+        base_dtype: BaseDtype::Bf16,
+        ..RlSettings::default()
+    };
+    let e = run(
+        &ReinforcePpConfig(bad),
+        inputs(
+            &bf16_dir,
+            &tmp.path().join("bad"),
+            paper(),
+            CancelFlag::default(),
+        ),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("base_dtype") && e.contains("adapter"), "{e}");
+}
+
 #[test]
 fn adapter_folders_that_cannot_be_computed_are_refused_by_name() {
     let tmp = tempfile::tempdir().unwrap();

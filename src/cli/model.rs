@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use metaalign_core::{Policy, SamplingParams};
+use metaalign_rl::checkpoint::BaseDtype;
 use metaalign_rl::model::ModelSpec;
 use metaalign_rl::policy::device_from_str;
 use metaalign_rl::tokenizer::TextTokenizer;
@@ -115,6 +116,10 @@ pub struct SampleArgs {
     /// `cpu`, `cuda` or `cuda:N`.
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// The weights' matrices in memory: `f32`, `bf16`, `f16`, or `stored`
+    /// (bf16 / f16 as the checkpoint stores them); the maths is f32.
+    #[arg(long, default_value = "f32", value_parser = parse_base_dtype)]
+    pub base_dtype: BaseDtype,
 }
 
 #[derive(Debug, Args)]
@@ -135,6 +140,10 @@ pub struct ScoreArgs {
     pub batch_size: usize,
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// The weights' matrices in memory: `f32`, `bf16`, `f16`, or `stored`
+    /// (bf16 / f16 as the checkpoint stores them); the maths is f32.
+    #[arg(long, default_value = "f32", value_parser = parse_base_dtype)]
+    pub base_dtype: BaseDtype,
 }
 
 pub fn run(args: ModelArgs) -> anyhow::Result<ExitCode> {
@@ -250,7 +259,7 @@ fn sample(a: SampleArgs) -> anyhow::Result<ExitCode> {
     if a.temperature < 0.0 {
         bail!("--temperature must be >= 0 (0 = greedy)");
     }
-    let mut policy = load_policy(&a.model, a.adapter.as_deref(), &a.device)?;
+    let mut policy = load_policy(&a.model, a.adapter.as_deref(), &a.device, a.base_dtype)?;
     let prompt = if a.chat {
         policy.chat_prompt(a.system.as_deref(), &a.prompt)
     } else {
@@ -295,16 +304,23 @@ fn ids_field(v: &serde_json::Value, key: &str, line: usize) -> anyhow::Result<Op
     }
 }
 
+fn parse_base_dtype(s: &str) -> Result<BaseDtype, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| format!("`{s}` is not one of f32, bf16, f16, stored"))
+}
+
 /// `--model` alone (a checkpoint, or an adapter folder naming its base), or
-/// `--model` as the base with `--adapter` on it.
+/// `--model` as the base with `--adapter` on it; the base's matrices held
+/// as `base_dtype` says.
 fn load_policy(
     model: &std::path::Path,
     adapter: Option<&std::path::Path>,
     device: &str,
+    base_dtype: BaseDtype,
 ) -> anyhow::Result<QwenPolicy> {
     let device = device_from_str(device)?;
     let Some(adapter) = adapter else {
-        return Ok(QwenPolicy::load(model, &device)?);
+        return Ok(QwenPolicy::load_with(model, &device, base_dtype)?);
     };
     if metaalign_rl::adapter::peft::is_adapter_dir(model) {
         bail!(
@@ -313,7 +329,7 @@ fn load_policy(
         );
     }
     let read = metaalign_rl::adapter::peft::read_adapter(adapter, &device)?;
-    let base = QwenPolicy::load(model, &device)?;
+    let base = QwenPolicy::load_with(model, &device, base_dtype)?;
     Ok(base.with_adapter(
         read.config,
         Some(read.tensors),
@@ -323,7 +339,7 @@ fn load_policy(
 }
 
 fn merge_adapter(a: MergeAdapterArgs) -> anyhow::Result<ExitCode> {
-    let policy = load_policy(&a.model, Some(&a.adapter), &a.device)?;
+    let policy = load_policy(&a.model, Some(&a.adapter), &a.device, BaseDtype::F32)?;
     let modules = policy.adapter_tensors().len();
     policy.merged()?.save(&a.out)?;
     eprintln!(
@@ -335,7 +351,7 @@ fn merge_adapter(a: MergeAdapterArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn score(a: ScoreArgs) -> anyhow::Result<ExitCode> {
-    let mut policy = load_policy(&a.model, a.adapter.as_deref(), &a.device)?;
+    let mut policy = load_policy(&a.model, a.adapter.as_deref(), &a.device, a.base_dtype)?;
     policy.batch_size = a.batch_size.max(1);
     let file =
         std::fs::File::open(&a.input).with_context(|| format!("opening {}", a.input.display()))?;

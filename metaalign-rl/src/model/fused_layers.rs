@@ -42,6 +42,9 @@ pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
             b.map(Tensor::dims)
         );
     }
+    if matches!(w.dtype(), DType::BF16 | DType::F16) {
+        return linear_half_weight(x, w, b);
+    }
     let mut all = vec![x, w];
     all.extend(b);
     if !cpu_f32(&all) {
@@ -58,6 +61,30 @@ pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
     match b {
         Some(b) => x.apply_op3(&w, &b.contiguous()?, Linear),
         None => x.apply_op2(&w, Linear),
+    }
+}
+
+/// [`linear`] with a frozen bf16 / f16 weight: on the CPU with f32
+/// activations, [`super::half_linear`]; elsewhere (a GPU) the product runs
+/// in the weight's dtype, the activations converted to it and back.
+fn linear_half_weight(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
+    let y = if x.device().is_cpu() && x.dtype() == DType::F32 {
+        super::half_linear::half_linear(x, w)?
+    } else {
+        let dims = x.dims();
+        let (out, inp) = w.dims2()?;
+        let rows: usize = dims[..dims.len() - 1].iter().product();
+        let mut out_dims = dims.to_vec();
+        *out_dims.last_mut().expect("checked by the caller") = out;
+        x.reshape((rows, inp))?
+            .to_dtype(w.dtype())?
+            .matmul(&w.t()?)?
+            .to_dtype(x.dtype())?
+            .reshape(out_dims)?
+    };
+    match b {
+        Some(b) => y.broadcast_add(&b.to_dtype(y.dtype())?),
+        None => Ok(y),
     }
 }
 
@@ -102,16 +129,31 @@ impl Linear {
     }
 
     /// `(dx, dw, db)` for the incoming gradient `grad` (shaped like the
-    /// output).
-    fn backward(x: &Tensor, w: &Tensor, grad: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
+    /// output), each only for an argument that tracks gradients: a frozen
+    /// weight (a LoRA base) gets no weight-sized gradient.
+    fn backward(
+        x: &Tensor,
+        w: &Tensor,
+        b: Option<&Tensor>,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let (out, inp) = w.dims2()?;
         let rows = grad.elem_count() / out.max(1);
         let g = grad.contiguous()?.reshape((rows, out))?;
-        let dx = g.matmul(&w.detach())?.reshape(x.dims())?;
-        let dw = g.t()?.matmul(&x.detach().reshape((rows, inp))?)?;
+        let dx = x
+            .track_op()
+            .then(|| g.matmul(&w.detach())?.reshape(x.dims()))
+            .transpose()?;
+        let dw = w
+            .track_op()
+            .then(|| g.t()?.matmul(&x.detach().reshape((rows, inp))?))
+            .transpose()?;
         // candle's sum over the first axis walks it with a stride (it was
         // 8% of a training step); this sums the rows in one pass.
-        let db = g.apply_op1_no_bwd(&SumRows)?;
+        let db = b
+            .is_some_and(Tensor::track_op)
+            .then(|| g.apply_op1_no_bwd(&SumRows))
+            .transpose()?;
         Ok((dx, dw, db))
     }
 }
@@ -157,8 +199,8 @@ impl CustomOp2 for Linear {
         _res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let (dx, dw, _) = Self::backward(x, w, grad)?;
-        Ok((Some(dx), Some(dw)))
+        let (dx, dw, _) = Self::backward(x, w, None, grad)?;
+        Ok((dx, dw))
     }
 }
 
@@ -186,12 +228,11 @@ impl CustomOp3 for Linear {
         &self,
         x: &Tensor,
         w: &Tensor,
-        _b: &Tensor,
+        b: &Tensor,
         _res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let (dx, dw, db) = Self::backward(x, w, grad)?;
-        Ok((Some(dx), Some(dw), Some(db)))
+        Self::backward(x, w, Some(b), grad)
     }
 }
 

@@ -4,6 +4,7 @@ mod attention;
 pub mod config;
 pub(crate) mod fused;
 pub(crate) mod fused_layers;
+mod half_linear;
 pub(crate) mod qwen2;
 mod simd;
 

@@ -400,7 +400,10 @@ trait EmbeddingLike {
 impl EmbeddingLike for Tensor {
     fn embedding_like(&self, ids: &Tensor) -> Result<Tensor> {
         let hidden = self.dim(1)?;
-        candle_nn::Embedding::new(self.clone(), hidden).forward(ids)
+        // A half-precision table gives f32 rows: the activations are f32.
+        candle_nn::Embedding::new(self.clone(), hidden)
+            .forward(ids)?
+            .to_dtype(DType::F32)
     }
 }
 

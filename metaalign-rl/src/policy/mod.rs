@@ -58,7 +58,7 @@ use metaalign_core::{Error, Generation, Policy, Result, SamplingParams};
 use serde_json::Value;
 
 use crate::adapter::{self, peft, LoraConfig};
-use crate::checkpoint::{self, SaveDtype};
+use crate::checkpoint::{self, BaseDtype, SaveDtype};
 use crate::model::qwen2::LowRank;
 use crate::model::{positions_and_bias, Cache, ModelConfig, ModelSpec, Qwen2};
 use crate::sampling::{log_softmax, row_rng, TokenSampler};
@@ -302,8 +302,15 @@ impl QwenPolicy {
     }
 
     /// Loads an HF checkpoint directory, or a PEFT LoRA adapter folder
-    /// (`adapter_config.json`) on top of the base it names.
+    /// (`adapter_config.json`) on top of the base it names, in f32.
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        Self::load_with(dir, device, BaseDtype::F32)
+    }
+
+    /// [`Self::load`] with the frozen weights' matrices kept in `base`
+    /// precision. Anything but f32 gives a frozen model: it samples and
+    /// scores, and trains through an adapter ([`Self::with_adapter`]) only.
+    pub fn load_with(dir: &Path, device: &Device, base: BaseDtype) -> Result<Self> {
         if peft::is_adapter_dir(dir) {
             let read = peft::read_adapter(dir, device)?;
             if peft::is_adapter_dir(&read.base) {
@@ -315,13 +322,13 @@ impl QwenPolicy {
                     ),
                 });
             }
-            let base = Self::load_plain(&read.base, device)?;
-            return base.with_adapter(read.config, Some(read.tensors), 0, Some(read.base));
+            let model = Self::load_plain(&read.base, device, base)?;
+            return model.with_adapter(read.config, Some(read.tensors), 0, Some(read.base));
         }
-        Self::load_plain(dir, device)
+        Self::load_plain(dir, device, base)
     }
 
-    fn load_plain(dir: &Path, device: &Device) -> Result<Self> {
+    fn load_plain(dir: &Path, device: &Device, base: BaseDtype) -> Result<Self> {
         let cfg = checkpoint::load_config(dir)?;
         let gen = checkpoint::load_generation_config(dir)?;
         let mut eos =
@@ -335,8 +342,42 @@ impl QwenPolicy {
             .and_then(Value::as_u64)
             .map(|x| x as u32);
         let tokenizer = TextTokenizer::load(dir, &eos, pad)?;
-        let tensors = checkpoint::load_tensors(dir, &cfg, device)?;
-        Self::from_tensors(cfg, tensors, tokenizer, gen, device)
+        let tensors = checkpoint::load_tensors(dir, &cfg, device, base)?;
+        if base.is_f32() {
+            return Self::from_tensors(cfg, tensors, tokenizer, gen, device);
+        }
+        Self::frozen_from_tensors(cfg, tensors, tokenizer, gen, device)
+    }
+
+    /// A frozen policy (no trainable parameters) over `tensors` as they
+    /// are, in whatever float dtypes they have.
+    fn frozen_from_tensors(
+        cfg: ModelConfig,
+        tensors: BTreeMap<String, Tensor>,
+        tokenizer: TextTokenizer,
+        generation_config: Option<Value>,
+        device: &Device,
+    ) -> Result<Self> {
+        crate::malloc::keep_freed_memory();
+        let get = |n: &str| -> candle_core::Result<Tensor> {
+            tensors
+                .get(n)
+                .cloned()
+                .ok_or_else(|| candle_core::Error::Msg(format!("missing tensor `{n}`")))
+        };
+        let infer_model = Qwen2::new(&cfg, device, get).map_err(cerr)?;
+        Ok(Self {
+            cfg,
+            device: device.clone(),
+            vars: Vec::new(),
+            train_model: None,
+            infer_model,
+            weights: tensors.into_iter().collect(),
+            tokenizer,
+            generation_config,
+            batch_size: 32,
+            adapter: None,
+        })
     }
 
     /// A fresh model from a spec, initialised like HF (normal(0, 0.02)
@@ -561,6 +602,7 @@ impl QwenPolicy {
                     None => Ok((name.clone(), w.clone())),
                     Some((a, b)) => {
                         let delta = (b.matmul(a).map_err(cerr)? * scale).map_err(cerr)?;
+                        let w = w.to_dtype(DType::F32).map_err(cerr)?;
                         Ok((name.clone(), (w + delta).map_err(cerr)?))
                     }
                 }

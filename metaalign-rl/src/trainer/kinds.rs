@@ -42,6 +42,11 @@ macro_rules! rl_kind {
                     micro_batch: s.micro_batch_size,
                     reference: plan.kl_coef > 0.0,
                     adapter: s.adapter.as_ref().map(|a| a.lora()),
+                    half_base: crate::memory::half_base(
+                        architecture,
+                        s.adapter.is_some(),
+                        s.base_dtype,
+                    ),
                 };
                 Ok(Some(estimate(&model_config(architecture)?, &shape)))
             }
@@ -113,6 +118,7 @@ impl TrainerConfig for SftConfig {
             micro_batch: s.micro_batch_size.min(s.batch_size),
             reference: false,
             adapter: s.adapter.as_ref().map(|a| a.lora()),
+            half_base: crate::memory::half_base(architecture, s.adapter.is_some(), s.base_dtype),
         };
         Ok(Some(estimate(&model_config(architecture)?, &shape)))
     }

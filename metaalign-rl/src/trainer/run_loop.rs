@@ -128,7 +128,7 @@ pub fn run<S: StepFn>(spec: &LoopSpec, inputs: TrainInputs, mut step_fn: S) -> R
             check_resumable(&st, kind, &inputs, &levels, &dir)?;
             drop(start);
             (
-                QwenPolicy::load(&dir.join("model"), &device)?,
+                QwenPolicy::load_with(&dir.join("model"), &device, base_dtype(common))?,
                 st,
                 Some(dir),
             )
@@ -311,7 +311,16 @@ fn check_resumable(
     Ok(())
 }
 
-/// Saves the final model, the last checkpoint and the done marker; plots.
+/// How a resumed checkpoint's frozen base is held: as configured with an
+/// adapter; full-weight training keeps f32.
+fn base_dtype(common: &CommonSettings) -> crate::checkpoint::BaseDtype {
+    if common.adapter.is_some() {
+        common.base_dtype
+    } else {
+        crate::checkpoint::BaseDtype::F32
+    }
+}
+
 /// The policy training starts from: the stage's input, with a fresh LoRA
 /// adapter when the trainer asks for one. An input that is itself an
 /// adapter is first merged into a plain checkpoint in the stage folder
@@ -323,22 +332,28 @@ fn start_policy(
     seed: u64,
     device: &candle_core::Device,
 ) -> Result<QwenPolicy> {
-    let policy = QwenPolicy::load(dir, device)?;
     let Some(adapter) = &common.adapter else {
-        return Ok(policy);
+        return QwenPolicy::load(dir, device);
     };
-    let (policy, base_dir) = if policy.adapter_config().is_some() {
+    let (policy, base_dir) = if crate::adapter::peft::is_adapter_dir(dir) {
         let base = layout.root.join("base");
         if !base.is_dir() {
-            policy.merged()?.save(&base)?;
+            QwenPolicy::load(dir, device)?.merged()?.save(&base)?;
         }
-        (QwenPolicy::load(&base, device)?, base)
+        (
+            QwenPolicy::load_with(&base, device, common.base_dtype)?,
+            base,
+        )
     } else {
-        (policy, dir.to_path_buf())
+        (
+            QwenPolicy::load_with(dir, device, common.base_dtype)?,
+            dir.to_path_buf(),
+        )
     };
     policy.with_adapter(adapter.lora().clone(), None, seed, Some(base_dir))
 }
 
+/// Saves the final model, the last checkpoint and the done marker; plots.
 fn finish(
     layout: &Layout,
     policy: &QwenPolicy,

@@ -61,6 +61,9 @@ pub struct CommonSettings {
     /// Train a LoRA adapter on the frozen base instead of every weight
     /// (`adapter = { kind = "lora", r = 16, ... }`).
     pub adapter: Option<crate::adapter::AdapterConfig>,
+    /// With an adapter: the frozen base's matrices in memory, `"stored"`
+    /// (bf16 / f16 as the checkpoint has them), `"bf16"`, `"f16"` or `"f32"`.
+    pub base_dtype: crate::checkpoint::BaseDtype,
 }
 
 impl Default for CommonSettings {
@@ -82,6 +85,7 @@ impl Default for CommonSettings {
             keep_checkpoints: 2,
             max_bad_steps: 3,
             adapter: None,
+            base_dtype: crate::checkpoint::BaseDtype::Stored,
         }
     }
 }
@@ -125,6 +129,16 @@ impl CommonSettings {
             if g.is_nan() || g <= 0.0 {
                 return bad(format!("max_grad_norm must be > 0, got {g}"));
             }
+        }
+        let half_base = matches!(
+            self.base_dtype,
+            crate::checkpoint::BaseDtype::Bf16 | crate::checkpoint::BaseDtype::F16
+        );
+        if half_base && self.adapter.is_none() {
+            return bad(format!(
+                "base_dtype = \"{}\" needs an adapter: full-weight training keeps f32 weights (set `adapter = {{ kind = \"lora\", ... }}` or drop base_dtype)",
+                self.base_dtype.name()
+            ));
         }
         if let Some(adapter) = &self.adapter {
             let lora = adapter.lora();
@@ -215,6 +229,11 @@ macro_rules! settings_with_common {
         /// PEFT adapter folder pointing at the stage's starting model.
         #[serde(skip_serializing_if = "Option::is_none")]
         pub adapter: Option<$crate::adapter::AdapterConfig>,
+        /// With an adapter: the frozen base's matrices in memory, `"stored"`
+        /// (bf16 / f16 as the checkpoint has them; the default), `"bf16"`,
+        /// `"f16"` or `"f32"`. The maths runs in f32 either way.
+        #[serde(skip_serializing_if = "crate::checkpoint::BaseDtype::is_stored")]
+        pub base_dtype: $crate::checkpoint::BaseDtype,
         }
 
         impl Default for $name {
@@ -238,6 +257,7 @@ macro_rules! settings_with_common {
                     keep_checkpoints: c.keep_checkpoints,
                     max_bad_steps: c.max_bad_steps,
                     adapter: c.adapter,
+                    base_dtype: c.base_dtype,
                 }
             }
         }
@@ -262,6 +282,7 @@ macro_rules! settings_with_common {
                     keep_checkpoints: self.keep_checkpoints.clone(),
                     max_bad_steps: self.max_bad_steps.clone(),
                     adapter: self.adapter.clone(),
+                    base_dtype: self.base_dtype,
                 }
             }
         }
