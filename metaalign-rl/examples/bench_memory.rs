@@ -9,7 +9,7 @@
 //! cargo run --release -p metaalign-rl --example bench_memory -- init qwen2.5-0.5b /tmp/m05 [bf16]
 //! cargo run --release -p metaalign-rl --example bench_memory -- step /tmp/m05 \
 //!     --prompts 2 --samples 2 --new-tokens 32 --micro 4 [--lora-r 16] [--kind grpo|sft] \
-//!     [--base-dtype stored|bf16|f32]
+//!     [--base-dtype stored|bf16|f32] [--checkpointing]
 //! ```
 //!
 //! `init ... bf16` saves the weights in bf16, as published checkpoints are;
@@ -121,6 +121,7 @@ fn step(model: &Path, args: &[String]) {
     )))
     .expect("--base-dtype: stored, bf16, f16 or f32");
     let device: String = arg(args, "--device", "cpu".to_string());
+    let checkpointing = args.iter().any(|a| a == "--checkpointing");
     let adapter = (lora_r > 0).then(|| {
         AdapterConfig::Lora(LoraConfig {
             r: lora_r,
@@ -173,6 +174,7 @@ fn step(model: &Path, args: &[String]) {
         s.learning_rate = Some(1e-5);
         s.adapter = adapter.clone();
         s.base_dtype = base_dtype;
+        s.gradient_checkpointing = checkpointing;
         (
             Box::new(SftConfig(s)),
             TrainingShape {
@@ -183,6 +185,7 @@ fn step(model: &Path, args: &[String]) {
                 reference: false,
                 adapter: None,
                 half_base: false,
+                checkpointing: false,
             },
         )
     } else {
@@ -200,6 +203,7 @@ fn step(model: &Path, args: &[String]) {
         s.learning_rate = Some(1e-5);
         s.adapter = adapter.clone();
         s.base_dtype = base_dtype;
+        s.gradient_checkpointing = checkpointing;
         (
             Box::new(GrpoConfig(s)),
             TrainingShape {
@@ -210,6 +214,7 @@ fn step(model: &Path, args: &[String]) {
                 reference: true,
                 adapter: None,
                 half_base: false,
+                checkpointing: false,
             },
         )
     };
@@ -218,6 +223,7 @@ fn step(model: &Path, args: &[String]) {
     let shape = TrainingShape {
         adapter: adapter.as_ref().map(|a| a.lora()),
         half_base: metaalign_rl::memory::half_base(&architecture, adapter.is_some(), base_dtype),
+        checkpointing,
         ..shape
     };
     let out = std::env::temp_dir().join(format!("bench_memory_{}", std::process::id()));
@@ -244,7 +250,7 @@ fn step(model: &Path, args: &[String]) {
     let cfg = metaalign_rl::checkpoint::load_config(model).unwrap();
     let plan = estimate(&cfg, &shape);
     let ratio = plan.peak as f64 / measured.max(1) as f64;
-    println!("{kind}: {prompts} prompts x {samples} samples, {new_tokens} new tokens, micro-batch {micro}, lora r {lora_r}, base {base_dtype:?}, prompts up to {prompt_tokens} tokens");
+    println!("{kind}: {prompts} prompts x {samples} samples, {new_tokens} new tokens, micro-batch {micro}, lora r {lora_r}, base {base_dtype:?}, checkpointing {checkpointing}, prompts up to {prompt_tokens} tokens");
     println!("  wall {wall:.1} s (one step, load and save included)");
     println!("  plan     {plan}");
     println!(
@@ -325,6 +331,6 @@ fn main() {
                 metaalign_core::memory::human(metaalign_core::memory::peak_rss_bytes().unwrap_or(0))
             );
         }
-        _ => eprintln!("usage: bench_memory init SHAPE DIR [bf16] | step DIR [--prompts N --samples N --new-tokens N --micro N --lora-r R --kind grpo|sft --base-dtype stored|bf16|f32 --device cpu|cuda:0] | rollout DIR [--rows N --prompt-tokens N --new-tokens N --base-dtype .. --device ..]"),
+        _ => eprintln!("usage: bench_memory init SHAPE DIR [bf16] | step DIR [--prompts N --samples N --new-tokens N --micro N --lora-r R --kind grpo|sft --base-dtype stored|bf16|f32 --checkpointing --device cpu|cuda:0] | rollout DIR [--rows N --prompt-tokens N --new-tokens N --base-dtype .. --device ..]"),
     }
 }

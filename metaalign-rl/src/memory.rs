@@ -42,6 +42,8 @@ pub struct TrainingShape<'a> {
     pub adapter: Option<&'a LoraConfig>,
     /// The frozen base's matrices are held in bf16 / f16 (with an adapter).
     pub half_base: bool,
+    /// Gradient checkpointing per layer: only the layers' inputs are kept.
+    pub checkpointing: bool,
 }
 
 /// Whether a trainer with `adapter` and `base_dtype` holds the base of a
@@ -140,7 +142,14 @@ pub fn estimate(cfg: &ModelConfig, shape: &TrainingShape) -> MemoryPlan {
     // copies. Both constants were measured on Qwen2.5-0.5B's shape
     // (bench_memory, docs/policy.md).
     let per_token_layer = h + inter + 17 * heads * len;
-    let activations = m * len * layers * per_token_layer * F32;
+    // Checkpointed, the graph keeps each layer's input and output (two
+    // hidden vectors per token and layer) and one layer's activations
+    // while it is recomputed.
+    let activations = if shape.checkpointing {
+        m * len * (2 * layers * h + per_token_layer) * F32
+    } else {
+        m * len * layers * per_token_layer * F32
+    };
     let logits = 8 * m * t * vocab * F32;
     // The rollouts' freed buffers stay with the allocator (metaalign keeps
     // freed memory mapped, `malloc.rs`): the two phases add up.
@@ -226,6 +235,7 @@ mod tests {
             reference: true,
             adapter,
             half_base: false,
+            checkpointing: false,
         }
     }
 
@@ -279,6 +289,17 @@ mod tests {
         assert!(half_base(&f32, true, BaseDtype::Bf16));
         assert!(!half_base(&bf16, true, BaseDtype::F32));
         assert!(!half_base(&bf16, false, BaseDtype::Stored));
+    }
+
+    #[test]
+    fn checkpointing_keeps_one_layer_of_activations() {
+        let cfg = qwen05();
+        let plain = estimate(&cfg, &grpo(None));
+        let mut shape = grpo(None);
+        shape.checkpointing = true;
+        let ckpt = estimate(&cfg, &shape);
+        assert!(part(&ckpt, "activations") * 4 < part(&plain, "activations"));
+        assert_eq!(part(&ckpt, "weights"), part(&plain, "weights"));
     }
 
     #[test]

@@ -228,7 +228,7 @@ impl Optimizer {
     /// Divide each micro-batch loss by the number of micro-batches (or use
     /// token-weighted losses) before calling this.
     pub fn accumulate(&mut self, loss: &Tensor) -> Result<()> {
-        let grads = loss.backward().map_err(cerr)?;
+        let grads = crate::model::checkpointing::backward(loss).map_err(cerr)?;
         for s in &mut self.slots {
             if let Some(g) = grads.get(s.var.as_tensor()) {
                 let g = g.detach();
@@ -401,7 +401,7 @@ fn s_device(slots: &[Slot]) -> &candle_core::Device {
 
 /// Names of the variables that receive no gradient from `loss`.
 pub fn vars_without_gradient(loss: &Tensor, vars: &[(String, Var)]) -> Result<Vec<String>> {
-    let grads = loss.backward().map_err(cerr)?;
+    let grads = crate::model::checkpointing::backward(loss).map_err(cerr)?;
     Ok(vars
         .iter()
         .filter(|(_, v)| grads.get(v.as_tensor()).is_none())

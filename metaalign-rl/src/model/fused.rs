@@ -76,11 +76,37 @@ pub(crate) fn matmul(
     accumulate: bool,
     parallel: bool,
 ) {
+    matmul_strided(
+        (m, n, k),
+        (dst, n),
+        lhs,
+        (lhs_rs, lhs_cs),
+        rhs,
+        (rhs_rs, rhs_cs),
+        accumulate,
+        parallel,
+    );
+}
+
+/// [`matmul`] into an m × n block of a larger row-major matrix: `dst`
+/// starts at the block's first element and `dst_rs` elements separate its
+/// rows.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul_strided(
+    (m, n, k): (usize, usize, usize),
+    (dst, dst_rs): (&mut [f32], usize),
+    lhs: &[f32],
+    (lhs_rs, lhs_cs): (usize, usize),
+    rhs: &[f32],
+    (rhs_rs, rhs_cs): (usize, usize),
+    accumulate: bool,
+    parallel: bool,
+) {
     let last = |rows: usize, cols: usize, rs: usize, cs: usize| {
         (rows.max(1) - 1) * rs + (cols.max(1) - 1) * cs
     };
     assert!(
-        dst.len() >= m * n
+        (m * n == 0 || dst.len() > last(m, n, dst_rs, 1))
             && (m * k == 0 || lhs.len() > last(m, k, lhs_rs, lhs_cs))
             && (k * n == 0 || rhs.len() > last(k, n, rhs_rs, rhs_cs)),
         "matmul operands out of bounds"
@@ -100,7 +126,7 @@ pub(crate) fn matmul(
             k,
             dst.as_mut_ptr(),
             1,
-            n as isize,
+            dst_rs as isize,
             accumulate,
             lhs.as_ptr(),
             lhs_cs as isize,

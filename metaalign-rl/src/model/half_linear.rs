@@ -2,11 +2,13 @@
 //!
 //! A frozen base (the weights under a LoRA adapter, or a model that only
 //! samples) is kept in half precision: half the memory of f32. The maths
-//! stays in f32: the weight is widened a block of rows at a time into a
-//! buffer that stays in cache, and the block's product runs in the same
-//! GEMM as the f32 path. Blocks run in parallel and each writes its own
-//! rows of `yᵀ`, so no thread shares an output. Decoding, where a step
-//! reads every weight once, moves half the bytes of f32 weights.
+//! stays in f32, two ways:
+//! - few rows (decoding): each weight row is widened once into a buffer
+//!   that stays in L1 and dotted with every input row; blocks of weight rows
+//!   run in parallel. A decoding step reads half the bytes of f32 weights.
+//! - many rows (prefill, training): a block of weight rows is widened (in
+//!   parallel) into a cache-sized buffer and multiplied by the same GEMM as
+//!   the f32 path, straight into the block's columns of the output.
 //!
 //! The weight never gets a gradient (it is frozen by construction); the
 //! backward gives `dx = g · w`, widening column blocks of `w` the same way.
@@ -15,10 +17,15 @@ use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use half::slice::HalfFloatSliceExt;
 use rayon::prelude::*;
 
-use super::fused::{f32_slice, matmul};
+use super::fused::{f32_slice, matmul_strided};
+use super::simd;
 
-/// Weight elements widened per block: 128 KiB of f32, cache-resident.
-const BLOCK_ELEMS: usize = 32 * 1024;
+/// Up to this many input rows, the weight rows are dotted one at a time.
+const FEW_ROWS: usize = 16;
+/// Weight rows per parallel task on the few-rows path.
+const GEMV_BLOCK: usize = 64;
+/// Weight elements widened per GEMM block (4 MiB of f32).
+const BLOCK_ELEMS: usize = 1 << 20;
 
 /// A contiguous bf16 / f16 weight's elements, widened on demand.
 enum HalfSlice<'a> {
@@ -46,27 +53,124 @@ impl<'a> HalfSlice<'a> {
             HalfSlice::F16(d) => d[start..end].convert_to_f32_slice(out),
         }
     }
+
+    /// Widens rows `r0..r0 + out.len() / cols` of the `[_, cols]` matrix
+    /// into `out`, in parallel.
+    fn widen_rows(&self, r0: usize, cols: usize, out: &mut [f32]) {
+        let per_task = (BLOCK_ELEMS / 16 / cols.max(1)).max(1) * cols;
+        out.par_chunks_mut(per_task)
+            .enumerate()
+            .for_each(|(i, chunk)| self.widen(r0 * cols + i * per_task, chunk));
+    }
 }
 
-/// `out[j, i] = src[i, j]` for `src` `[rows, cols]`.
+/// `yt[j, r] = w[j0 + j] · x[r]` for the weight rows of one block (`yt`
+/// holds `rows` values per weight row).
+fn dot_rows(yt: &mut [f32], w: &HalfSlice, j0: usize, x: &[f32], rows: usize, inp: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if simd::has_avx2_fma() && std::arch::is_x86_feature_detected!("f16c") {
+        // SAFETY: the CPU has AVX2, FMA and F16C (checked just above); the
+        // kernel reads `inp` elements of each weight row of the block and of
+        // each input row, which the slices hold (checked by `dot_rows_avx2`).
+        unsafe { dot_rows_avx2(yt, w, j0, x, rows, inp) };
+        return;
+    }
+    let mut buf = vec![0f32; inp];
+    for (j, out) in yt.chunks_exact_mut(rows).enumerate() {
+        w.widen((j0 + j) * inp, &mut buf);
+        for (r, o) in out.iter_mut().enumerate() {
+            *o = simd::dot(&buf, &x[r * inp..(r + 1) * inp]);
+        }
+    }
+}
+
+/// [`dot_rows`] with the widening in registers: eight weights are loaded,
+/// widened and multiplied into up to four input rows' accumulators at
+/// once, so the widened row is never written to memory.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_rows_avx2(
+    yt: &mut [f32],
+    w: &HalfSlice,
+    j0: usize,
+    x: &[f32],
+    rows: usize,
+    inp: usize,
+) {
+    use std::arch::x86_64::*;
+    let (bits, bf16) = match w {
+        HalfSlice::Bf16(d) => (d.as_ptr() as *const u16, true),
+        HalfSlice::F16(d) => (d.as_ptr() as *const u16, false),
+    };
+    let len = match w {
+        HalfSlice::Bf16(d) => d.len(),
+        HalfSlice::F16(d) => d.len(),
+    };
+    let nj = yt.len() / rows.max(1);
+    assert!(
+        (j0 + nj) * inp <= len && rows * inp <= x.len(),
+        "dot_rows out of bounds"
+    );
+    let widen8 = |p: *const u16| -> __m256 {
+        let h = _mm_loadu_si128(p as *const __m128i);
+        if bf16 {
+            _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16))
+        } else {
+            _mm256_cvtph_ps(h)
+        }
+    };
+    let widen1 = |b: u16| -> f32 {
+        if bf16 {
+            f32::from_bits(u32::from(b) << 16)
+        } else {
+            half::f16::from_bits(b).to_f32()
+        }
+    };
+    let hsum = |v: __m256| -> f32 {
+        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+        _mm_cvtss_f32(s)
+    };
+    let whole = inp / 8 * 8;
+    for j in 0..nj {
+        let wrow = bits.add((j0 + j) * inp);
+        let mut r0 = 0;
+        while r0 < rows {
+            let g = (rows - r0).min(4);
+            let xr = |r: usize| x.as_ptr().add((r0 + r.min(g - 1)) * inp);
+            let (x0, x1, x2, x3) = (xr(0), xr(1), xr(2), xr(3));
+            let mut acc = [_mm256_setzero_ps(); 4];
+            let mut k = 0;
+            while k < whole {
+                let wv = widen8(wrow.add(k));
+                acc[0] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x0.add(k)), acc[0]);
+                acc[1] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x1.add(k)), acc[1]);
+                acc[2] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x2.add(k)), acc[2]);
+                acc[3] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x3.add(k)), acc[3]);
+                k += 8;
+            }
+            for (r, a) in acc.iter().enumerate().take(g) {
+                let mut sum = hsum(*a);
+                let xrow = xr(r);
+                for k in whole..inp {
+                    sum += widen1(*wrow.add(k)) * *xrow.add(k);
+                }
+                yt[j * rows + r0 + r] = sum;
+            }
+            r0 += g;
+        }
+    }
+}
+
+/// `out[j, i] = src[i, j]` for `src` `[rows, cols]` with few rows.
 fn transpose(src: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut out = vec![0f32; src.len()];
-    if rows == 1 || cols == 1 {
-        out.copy_from_slice(src);
-        return out;
+    for (j, dst) in out.chunks_exact_mut(rows.max(1)).enumerate().take(cols) {
+        for (i, d) in dst.iter_mut().enumerate() {
+            *d = src[i * cols + j];
+        }
     }
-    const T: usize = 32;
-    out.par_chunks_mut(T * rows)
-        .enumerate()
-        .for_each(|(cb, dst)| {
-            let c0 = cb * T;
-            let c1 = (c0 + T).min(cols);
-            for r in 0..rows {
-                for c in c0..c1 {
-                    dst[(c - c0) * rows + r] = src[r * cols + c];
-                }
-            }
-        });
     out
 }
 
@@ -101,29 +205,35 @@ impl CustomOp2 for HalfLinear {
         if rows == 0 || out == 0 {
             return Ok((CpuStorage::F32(vec![0f32; rows * out]), Shape::from(dims)));
         }
-        // yᵀ [out, rows], a block of weight rows at a time.
-        let block = (BLOCK_ELEMS / inp.max(1)).clamp(1, out.max(1));
-        let mut yt = vec![0f32; out * rows];
-        yt.par_chunks_mut(block * rows)
-            .enumerate()
-            .for_each(|(bi, dst)| {
-                let o0 = bi * block;
-                let n = dst.len() / rows.max(1);
-                let mut wf = vec![0f32; n * inp];
-                w.widen(o0 * inp, &mut wf);
-                // yᵀ[o0.., :] = w[o0.., :] · xᵀ
-                matmul(
-                    (n, rows, inp),
-                    dst,
-                    &wf,
-                    (inp, 1),
+        let y = if rows <= FEW_ROWS {
+            // yᵀ [out, rows], blocks of weight rows in parallel.
+            let mut yt = vec![0f32; out * rows];
+            yt.par_chunks_mut(GEMV_BLOCK * rows)
+                .enumerate()
+                .for_each(|(bi, dst)| dot_rows(dst, &w, bi * GEMV_BLOCK, x, rows, inp));
+            transpose(&yt, out, rows)
+        } else {
+            let mut y = vec![0f32; rows * out];
+            let block = (BLOCK_ELEMS / inp.max(1)).clamp(1, out);
+            let mut wf = vec![0f32; block * inp];
+            for o0 in (0..out).step_by(block) {
+                let n = block.min(out - o0);
+                let wf = &mut wf[..n * inp];
+                w.widen_rows(o0, inp, wf);
+                // y[:, o0..o0 + n] = x · w[o0.., :]ᵀ
+                matmul_strided(
+                    (rows, n, inp),
+                    (&mut y[o0..], out),
                     x,
+                    (inp, 1),
+                    wf,
                     (1, inp),
                     false,
-                    false,
+                    true,
                 );
-            });
-        let y = transpose(&yt, out, rows);
+            }
+            y
+        };
         Ok((CpuStorage::F32(y), Shape::from(dims)))
     }
 
@@ -177,23 +287,32 @@ impl CustomOp2 for HalfLinearInputGrad {
         if rows == 0 || inp == 0 {
             return Ok((CpuStorage::F32(vec![0f32; rows * inp]), Shape::from(dims)));
         }
-        // dxᵀ [in, rows], a block of weight columns at a time.
-        let block = (BLOCK_ELEMS / out.max(1)).clamp(1, inp.max(1));
-        let mut dxt = vec![0f32; inp * rows];
-        dxt.par_chunks_mut(block * rows)
-            .enumerate()
-            .for_each(|(bi, dst)| {
-                let i0 = bi * block;
-                let n = dst.len() / rows.max(1);
-                // w[:, i0..i0 + n] widened, [out, n].
-                let mut wf = vec![0f32; out * n];
-                for (o, row) in wf.chunks_exact_mut(n).enumerate() {
-                    w.widen(o * inp + i0, row);
-                }
-                // dxᵀ[i0.., :] = w[:, i0..]ᵀ · gᵀ
-                matmul((n, rows, out), dst, &wf, (1, n), g, (1, out), false, false);
-            });
-        let dx = transpose(&dxt, inp, rows);
+        let mut dx = vec![0f32; rows * inp];
+        let block = (BLOCK_ELEMS / out.max(1)).clamp(1, inp);
+        let mut wf = vec![0f32; out * block];
+        for i0 in (0..inp).step_by(block) {
+            let n = block.min(inp - i0);
+            // w[:, i0..i0 + n] widened, [out, n].
+            let wf = &mut wf[..out * n];
+            wf.par_chunks_mut(n * 64)
+                .enumerate()
+                .for_each(|(c, chunk)| {
+                    for (o, row) in chunk.chunks_exact_mut(n).enumerate() {
+                        w.widen((c * 64 + o) * inp + i0, row);
+                    }
+                });
+            // dx[:, i0..i0 + n] = g · w[:, i0..i0 + n]
+            matmul_strided(
+                (rows, n, out),
+                (&mut dx[i0..], inp),
+                g,
+                (out, 1),
+                wf,
+                (n, 1),
+                false,
+                true,
+            );
+        }
         Ok((CpuStorage::F32(dx), Shape::from(dims)))
     }
 }
@@ -223,7 +342,7 @@ mod tests {
     fn equals_the_f32_product_of_the_widened_weight() {
         let dev = Device::Cpu;
         for dtype in [DType::BF16, DType::F16] {
-            for (rows, out, inp) in [(1, 7, 5), (3, 300, 130), (37, 1100, 40)] {
+            for (rows, out, inp) in [(1, 7, 5), (3, 300, 130), (37, 1100, 40), (20, 300, 5000)] {
                 let w = Tensor::randn(0f32, 0.5, (out, inp), &dev)
                     .unwrap()
                     .to_dtype(dtype)

@@ -1,6 +1,7 @@
 //! The Qwen2-family decoder (also Llama-style configs) and its config.
 
 mod attention;
+pub mod checkpointing;
 pub mod config;
 pub(crate) mod fused;
 pub(crate) mod fused_layers;

@@ -20,6 +20,7 @@ use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::kv_cache::KvCache;
 
 use super::attention::attention;
+use super::checkpointing::checkpointed;
 use super::config::ModelConfig;
 use super::fused_layers::{self, rms_norm, rope_transposed, swiglu};
 
@@ -72,7 +73,65 @@ struct Layer {
     down: Linear,
 }
 
+/// What every layer of one forward pass shares.
+struct LayerInputs {
+    cos: Tensor,
+    sin: Tensor,
+    bias: Tensor,
+    eps: f64,
+    /// Batch, sequence, query heads, KV heads, head size.
+    dims: (usize, usize, usize, usize, usize),
+}
+
 impl Layer {
+    /// The differentiable forward of one decoder layer (training path).
+    fn forward_train(&self, x: &Tensor, c: &LayerInputs) -> Result<Tensor> {
+        let (b, t, nh, nkv, hd) = c.dims;
+        let scale = 1.0 / (hd as f64).sqrt();
+        let h = rms_norm(x, &self.input_norm, c.eps)?;
+        // Rotary embedding fused with the [B, T, H, D] → [B, H, T, D]
+        // transpose (CPU; see `fused_layers`).
+        let q = rope_transposed(
+            &self.q.forward(&h)?.reshape((b, t, nh, hd))?,
+            &c.cos,
+            &c.sin,
+        )?;
+        let k = rope_transposed(
+            &self.k.forward(&h)?.reshape((b, t, nkv, hd))?,
+            &c.cos,
+            &c.sin,
+        )?;
+        let v = self
+            .v
+            .forward(&h)?
+            .reshape((b, t, nkv, hd))?
+            .transpose(1, 2)?
+            .contiguous()?;
+        let y = attention(&q, &k, &v, &c.bias, scale)?
+            .transpose(1, 2)?
+            .reshape((b, t, nh * hd))?;
+        let x = (x + self.o.forward(&y)?)?;
+        let h = rms_norm(&x, &self.post_norm, c.eps)?;
+        let m = swiglu(&self.gate.forward(&h)?, &self.up.forward(&h)?)?;
+        x + self.down.forward(&m)?
+    }
+
+    /// The layer's tensors that want gradients.
+    fn trainable(&self) -> Vec<Tensor> {
+        let mut all = vec![self.input_norm.clone(), self.post_norm.clone()];
+        for lin in [
+            &self.q, &self.k, &self.v, &self.o, &self.gate, &self.up, &self.down,
+        ] {
+            all.push(lin.w.clone());
+            all.extend(lin.b.clone());
+            if let Some(l) = &lin.low_rank {
+                all.extend([l.a.clone(), l.b.clone()]);
+            }
+        }
+        all.retain(Tensor::is_variable);
+        all
+    }
+
     /// The seven projections, by their name inside the layer.
     fn projections_mut(&mut self) -> [(&'static str, &mut Linear); 7] {
         [
@@ -101,6 +160,9 @@ pub struct Qwen2 {
     cos: Tensor,
     sin: Tensor,
     device: Device,
+    /// Recompute each layer in the backward pass instead of keeping its
+    /// activations (`super::checkpointing`).
+    checkpoint_layers: bool,
 }
 
 /// The per-layer KV cache of one batched generation.
@@ -183,7 +245,16 @@ impl Qwen2 {
             cos,
             sin,
             device: device.clone(),
+            checkpoint_layers: false,
         })
+    }
+
+    /// The same model, its training forward checkpointed per layer (or not).
+    pub fn with_checkpointing(&self, on: bool) -> Self {
+        Self {
+            checkpoint_layers: on,
+            ..self.clone()
+        }
     }
 
     /// The same model (sharing every weight) with LoRA updates attached to
@@ -264,31 +335,30 @@ impl Qwen2 {
         let (cos, sin) = self.rope_for(positions)?;
         let mut x = self.embed.embedding_like(ids)?;
         let eps = self.cfg.rms_norm_eps;
-        let (nh, nkv, hd) = (
-            self.cfg.num_attention_heads,
-            self.cfg.kv_heads(),
-            self.cfg.head_dim(),
-        );
-        let scale = 1.0 / (hd as f64).sqrt();
+        let inputs = std::sync::Arc::new(LayerInputs {
+            cos,
+            sin,
+            bias: bias.clone(),
+            eps,
+            dims: (
+                b,
+                t,
+                self.cfg.num_attention_heads,
+                self.cfg.kv_heads(),
+                self.cfg.head_dim(),
+            ),
+        });
         for layer in &self.layers {
-            let h = rms_norm(&x, &layer.input_norm, eps)?;
-            // Rotary embedding fused with the [B, T, H, D] → [B, H, T, D]
-            // transpose (CPU; see `fused_layers`).
-            let q = rope_transposed(&layer.q.forward(&h)?.reshape((b, t, nh, hd))?, &cos, &sin)?;
-            let k = rope_transposed(&layer.k.forward(&h)?.reshape((b, t, nkv, hd))?, &cos, &sin)?;
-            let v = layer
-                .v
-                .forward(&h)?
-                .reshape((b, t, nkv, hd))?
-                .transpose(1, 2)?
-                .contiguous()?;
-            let y = attention(&q, &k, &v, bias, scale)?
-                .transpose(1, 2)?
-                .reshape((b, t, nh * hd))?;
-            x = (x + layer.o.forward(&y)?)?;
-            let h = rms_norm(&x, &layer.post_norm, eps)?;
-            let m = swiglu(&layer.gate.forward(&h)?, &layer.up.forward(&h)?)?;
-            x = (x + layer.down.forward(&m)?)?;
+            x = if self.checkpoint_layers {
+                let (l, c) = (layer.clone(), inputs.clone());
+                checkpointed(
+                    &x,
+                    layer.trainable(),
+                    std::sync::Arc::new(move |x: &Tensor| l.forward_train(x, &c)),
+                )?
+            } else {
+                layer.forward_train(&x, &inputs)?
+            };
         }
         rms_norm(&x, &self.norm, eps)
     }

@@ -359,6 +359,10 @@ impl QwenPolicy {
         device: &Device,
     ) -> Result<Self> {
         crate::malloc::keep_freed_memory();
+        // The loader hands f32 tensors over as `Var`s; frozen, they must not
+        // record a graph (a weight-sized gradient each).
+        let tensors: BTreeMap<String, Tensor> =
+            tensors.into_iter().map(|(n, t)| (n, t.detach())).collect();
         let get = |n: &str| -> candle_core::Result<Tensor> {
             tensors
                 .get(n)
@@ -432,6 +436,12 @@ impl QwenPolicy {
             None => adapter::init_lora(&config, &self.cfg, seed, &self.device)?,
         };
         let scale = config.scale();
+        // A base weight that records a graph would get a weight-sized
+        // gradient in every backward pass.
+        debug_assert!(
+            self.weights.iter().all(|(_, t)| !t.is_variable()),
+            "the frozen base holds a Var"
+        );
         let base = self.infer_model.clone();
         let (mut train, mut infer) = (BTreeMap::new(), BTreeMap::new());
         let mut vars = Vec::with_capacity(tensors.len() * 2);
@@ -470,6 +480,15 @@ impl QwenPolicy {
             base,
         });
         Ok(self)
+    }
+
+    /// Gradient checkpointing per layer for the training forward pass:
+    /// each layer's activations are recomputed in the backward pass
+    /// instead of kept (less memory, about one more forward pass).
+    pub fn set_gradient_checkpointing(&mut self, on: bool) {
+        if let Some(m) = &self.train_model {
+            self.train_model = Some(m.with_checkpointing(on));
+        }
     }
 
     /// The adapter's settings, when the policy has one.

@@ -47,6 +47,7 @@ macro_rules! rl_kind {
                         s.adapter.is_some(),
                         s.base_dtype,
                     ),
+                    checkpointing: s.gradient_checkpointing,
                 };
                 Ok(Some(estimate(&model_config(architecture)?, &shape)))
             }
@@ -119,6 +120,7 @@ impl TrainerConfig for SftConfig {
             reference: false,
             adapter: s.adapter.as_ref().map(|a| a.lora()),
             half_base: crate::memory::half_base(architecture, s.adapter.is_some(), s.base_dtype),
+            checkpointing: s.gradient_checkpointing,
         };
         Ok(Some(estimate(&model_config(architecture)?, &shape)))
     }

@@ -123,7 +123,7 @@ pub fn run<S: StepFn>(spec: &LoopSpec, inputs: TrainInputs, mut step_fn: S) -> R
     let device = device_from_str(&inputs.device)?;
     let start = start_policy(&inputs.start, common, &layout, inputs.seed, &device)?;
     step_fn.prepare(&start)?;
-    let (policy, mut state, resume_dir) = match layout.latest()? {
+    let (mut policy, mut state, resume_dir) = match layout.latest()? {
         Some((dir, st)) => {
             check_resumable(&st, kind, &inputs, &levels, &dir)?;
             drop(start);
@@ -139,6 +139,7 @@ pub fn run<S: StepFn>(spec: &LoopSpec, inputs: TrainInputs, mut step_fn: S) -> R
             (start, st, None)
         }
     };
+    policy.set_gradient_checkpointing(common.gradient_checkpointing);
     let total_updates = state.max_steps(common) as usize * spec.updates_per_step.max(1);
     let mut opt = Optimizer::new(
         policy.trainable_vars(),
