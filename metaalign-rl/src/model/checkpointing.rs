@@ -56,11 +56,7 @@ pub fn backward(loss: &Tensor) -> Result<GradStore> {
 /// backward pass that recomputes it. `trainable` are the layer's tensors
 /// that want gradients (`Var`s); `layer` must build its graph from them
 /// when given a tracking input.
-pub fn checkpointed(
-    x: &Tensor,
-    trainable: Vec<Tensor>,
-    layer: LayerFn,
-) -> Result<Tensor> {
+pub fn checkpointed(x: &Tensor, trainable: Vec<Tensor>, layer: LayerFn) -> Result<Tensor> {
     // The recorded ops (the weights are Vars) hold this layer's
     // intermediate tensors only until the output is detached.
     let out = layer(&x.detach())?.detach();
