@@ -185,6 +185,8 @@ pub fn load_tensors(
                         .clone()
                 }
             };
+            // Copied: the mapped pages need not stay resident.
+            release_pages(view.data());
             out.insert(name, tensor);
         }
     }
@@ -210,6 +212,31 @@ pub fn load_tensors(
         tracing::warn!(dir = %dir.display(), "ignoring {} unused tensor(s), e.g. {}", ignored.len(), ignored[0]);
     }
     Ok(out)
+}
+
+/// Drops this process's resident pages of a read-only file mapping (the
+/// kernel's page cache keeps them), so that loading a checkpoint does not
+/// hold the file in RSS beside the copy made of it.
+fn release_pages(bytes: &[u8]) {
+    const PAGE: usize = 4096;
+    let start = bytes.as_ptr() as usize;
+    let (first, last) = (
+        start.div_ceil(PAGE) * PAGE,
+        (start + bytes.len()) / PAGE * PAGE,
+    );
+    if last > first {
+        // SAFETY: the range lies inside a shared, read-only file mapping that
+        // stays mapped; MADV_DONTNEED only drops page-table entries, and a
+        // later read faults the same file contents back in. Nothing writes
+        // to the mapping.
+        unsafe {
+            libc::madvise(
+                first as *mut libc::c_void,
+                last - first,
+                libc::MADV_DONTNEED,
+            );
+        }
+    }
 }
 
 /// Little-endian tensor bytes as f32 values; `None` for non-float dtypes.
